@@ -1,0 +1,46 @@
+# The README's two commands: `make book` and `make test`. Both set up .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_NB := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help install book html test unit lint bench notebooks clean
+
+help:
+	@echo "make book       install (first time) and build the HTML book into _build/html"
+	@echo "make test       install (first time), lint, unit tests, doctests, nbval, -W build"
+	@echo "make bench      loader benchmark (needs the datasets, see README)"
+	@echo "make notebooks  re-run every chapter top to bottom, storing outputs (needs datasets)"
+
+# Reinstall only when a dependency file changes.
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: install html
+
+html:
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+test: install lint unit html
+
+lint:
+	$(VENV)/bin/ruff check .
+
+unit:
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NB)
+
+bench: install
+	$(PY) benchmarks/loader.py
+
+notebooks: install
+	$(PY) scripts/execute_notebooks.py book/[0-9]*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,190 @@
+"""Datasets: where they live, loading them offline or online, and holding them in memory.
+
+Introduced in the intro ("Running the book"); used by every chapter that trains.
+The files are torchvision's: `fashion_mnist()` and `mnist()` download the official
+files when online and otherwise use what is already under `data_root()`.
+"""
+
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch.utils.data import Subset
+from torchvision import datasets
+
+from lossbook.loader import TensorLoader
+
+__all__ = [
+    "FASHION_MNIST_CLASSES", "CorruptDataError", "DataError", "DataNotFoundError",
+    "TensorLoader", "as_tensors", "data_root", "fashion_mnist", "mnist",
+]
+
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+class DataError(RuntimeError):
+    """A dataset could not be loaded; the message says why and what to do."""
+
+
+class DataNotFoundError(DataError):
+    """The dataset is not on disk and could not be downloaded."""
+
+
+class CorruptDataError(DataError):
+    """A dataset file on disk is truncated or not an IDX file."""
+
+
+def data_root() -> Path:
+    """Return the folder that holds the datasets, creating it if needed.
+
+    `$LOSSBOOK_DATA` if set, else `lossbook` in the per-user cache folder
+    (`$XDG_CACHE_HOME`, default `~/.cache`).
+
+    Example:
+        >>> data_root().is_dir()
+        True
+    """
+    root = os.environ.get("LOSSBOOK_DATA")
+    if not root:
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        root = Path(cache) / "lossbook"
+    root = Path(root).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def fashion_mnist(train: bool = True, *, download: bool = True, transform=None):
+    """Fashion-MNIST (60,000 training or 10,000 test 28×28 grey images, 10 classes).
+
+    Args:
+        train: The training split if True, else the test split.
+        download: Fetch the official files if they are not under `data_root()`.
+        transform: Passed to torchvision (e.g. `transforms.ToTensor()`).
+
+    Raises:
+        DataNotFoundError: The files are missing and could not be downloaded.
+        CorruptDataError: A file on disk is truncated or corrupt.
+
+    Example:
+        >>> test = fashion_mnist(train=False)
+        >>> len(test), FASHION_MNIST_CLASSES[test.targets[0]]
+        (10000, 'Ankle boot')
+    """
+    return _load(datasets.FashionMNIST, train, download, transform)
+
+
+def mnist(train: bool = True, *, download: bool = True, transform=None):
+    """MNIST handwritten digits (60,000 training or 10,000 test 28×28 grey images).
+
+    Arguments, errors and behaviour as `fashion_mnist`.
+
+    Example:
+        >>> test = mnist(train=False)
+        >>> len(test), int(test.targets[0])
+        (10000, 7)
+    """
+    return _load(datasets.MNIST, train, download, transform)
+
+
+def as_tensors(dataset, normalize: tuple[float, float] | None = None):
+    """Hold a whole MNIST-style dataset in memory as two tensors.
+
+    Args:
+        dataset: A torchvision MNIST-family dataset, or a `Subset` of one.
+        normalize: Optional `(mean, std)`; pixels become `(x - mean) / std`.
+
+    Returns:
+        `(X, y)`: `X` float32 of shape N×1×28×28, in [0, 1] unless normalized; `y` int64.
+
+    Example:
+        >>> X, y = as_tensors(fashion_mnist(train=False))
+        >>> X.shape, X.dtype, y.dtype
+        (torch.Size([10000, 1, 28, 28]), torch.float32, torch.int64)
+    """
+    images, labels = _pixels_and_labels(dataset)
+    X = images.unsqueeze(1).float().div_(255)
+    if normalize is not None:
+        mean, std = normalize
+        if std <= 0:
+            raise ValueError(f"normalize=(mean, std) needs std > 0, got std={std}.")
+        X.sub_(mean).div_(std)
+    return X, labels.long()
+
+
+def _pixels_and_labels(dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(dataset, Subset):
+        images, labels = _pixels_and_labels(dataset.dataset)
+        rows = torch.as_tensor(dataset.indices, dtype=torch.long)
+        return images[rows], labels[rows]
+    if isinstance(dataset, datasets.MNIST):  # FashionMNIST is a subclass.
+        return dataset.data, dataset.targets
+    raise TypeError(
+        f"as_tensors expects a torchvision MNIST-family dataset or a Subset of one, "
+        f"got {type(dataset).__name__}; for other data build X and y yourself."
+    )
+
+
+def _load(cls, train: bool, download: bool, transform):
+    root = data_root()
+    raw = Path(root) / cls.__name__ / "raw"
+    names = [os.path.splitext(url)[0] for url, _ in cls.resources]
+    if not all((raw / name).is_file() for name in names):
+        _fetch(cls, root, raw, names, download)
+    split = "train" if train else "t10k"
+    images, labels = (_check_idx(raw / n) for n in names if n.startswith(split))
+    if images != labels:
+        raise CorruptDataError(
+            f"{raw}: the {split} images file holds {images} samples but the labels file "
+            f"{labels}; delete the folder's files and download again."
+        )
+    return cls(root, train=train, download=False, transform=transform)
+
+
+def _fetch(cls, root: Path, raw: Path, names: list[str], download: bool) -> None:
+    missing = ", ".join(name for name in names if not (raw / name).is_file())
+    fix = (
+        f"To fix: go online and call it again (the files are downloaded to {root}), "
+        f"or set LOSSBOOK_DATA to a folder that holds {cls.__name__}/raw/<the four files>."
+    )
+    if not download:
+        raise DataNotFoundError(f"{cls.__name__} is not in {raw} (missing: {missing}). {fix}")
+    try:
+        cls(root, download=True)
+    except (OSError, RuntimeError) as err:
+        raise DataNotFoundError(
+            f"{cls.__name__} is not in {raw} (missing: {missing}) and downloading it "
+            f"failed ({_last_line(err)}). {fix}"
+        ) from err
+
+
+def _check_idx(path: Path) -> int:
+    """Check an IDX file's header against its size; return its number of samples."""
+    with open(path, "rb") as f:
+        header = f.read(4)
+        ndim = header[3] if len(header) == 4 else 0
+        dims = f.read(4 * ndim)
+    if len(header) < 4 or header[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 3 \
+            or len(dims) < 4 * ndim:
+        raise CorruptDataError(
+            f"{path} is not an IDX file of bytes (bad header); delete it and download again."
+        )
+    shape = [int.from_bytes(dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4)]
+    expected = 4 + 4 * ndim + math.prod(shape)
+    actual = path.stat().st_size
+    if actual != expected:
+        raise CorruptDataError(
+            f"{path} is truncated or corrupt: its header promises {expected:,} bytes for "
+            f"shape {tuple(shape)}, the file has {actual:,}; delete it and download again."
+        )
+    return shape[0]
+
+
+
+def _last_line(err: Exception) -> str:
+    # torchvision's download error lists every mirror tried; the last line is the cause.
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[-1] if lines else type(err).__name__
