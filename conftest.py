@@ -12,6 +12,7 @@ def _datasets_available() -> bool:
 
 
 def pytest_collection_modifyitems(config, items):
+    """Skip dataset-reading doctests when the datasets are absent (never under CI)."""
     if os.environ.get("CI") or _datasets_available():
         return
     skip = pytest.mark.skip(reason="needs the datasets: set LOSSBOOK_DATA (see README)")
