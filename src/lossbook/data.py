@@ -188,3 +188,11 @@ def _last_line(err: Exception) -> str:
     # torchvision's download error lists every mirror tried; the last line is the cause.
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return lines[-1] if lines else type(err).__name__
+
+
+if __name__ == "__main__":  # `python -m lossbook.data`: fetch (or check) every dataset.
+    for load in (mnist, fashion_mnist):
+        for split in (True, False):
+            dataset = load(train=split)
+            print(f"{type(dataset).__name__:12} {'train' if split else 'test':5} "
+                  f"{len(dataset):6,} images in {data_root()}")

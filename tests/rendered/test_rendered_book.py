@@ -1,0 +1,83 @@
+"""Checks of the rendered HTML book (run by `make test` after the build; `make book` first)."""
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+# Cells tagged raises-exception show an error on purpose; myst-nb marks them with this class.
+EXPECTED_ERROR = "tag_raises-exception"
+
+
+def toc_pages():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages, stack = [toc["root"]], list(toc.get("chapters", [])) + list(toc.get("parts", []))
+    while stack:
+        entry = stack.pop(0)
+        pages += [entry["file"]] if "file" in entry else []
+        stack += entry.get("chapters", []) + entry.get("sections", [])
+    return pages
+
+
+PAGES = toc_pages()
+NOTEBOOK_PAGES = [p for p in PAGES if (ROOT / f"{p}.ipynb").exists()]
+
+
+@pytest.fixture(scope="module")
+def soups():
+    if not (HTML / "index.html").exists():
+        pytest.fail("no rendered book: run `make book` first")
+    return {page: BeautifulSoup((HTML / f"{page}.html").read_text(), "html.parser")
+            for page in PAGES if (HTML / f"{page}.html").exists()}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_toc_page_is_rendered(page):
+    assert (HTML / f"{page}.html").exists(), f"{page} is in _toc.yml but was not rendered"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_every_chapter_has_a_figure(soups, page):
+    images = soups[page].select(".cell_output img")
+    assert images, f"{page} shows no figure"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_unexpected_traceback_or_error_output(soups, page):
+    soup = soups[page]
+    for cell in soup.select("div.cell"):
+        if EXPECTED_ERROR in cell.get("class", []):
+            continue
+        text = cell.get_text()
+        assert "Traceback (most recent call last)" not in text, f"{page}: a cell shows a traceback"
+        assert not cell.select(".output.error, .output.traceback"), f"{page}: a cell shows an error"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_internal_links_resolve(soups, page):
+    here = (HTML / f"{page}.html").parent
+    for link in soups[page].find_all("a", href=True):
+        url = urlparse(link["href"])
+        if url.scheme or url.netloc or not (url.path or url.fragment):
+            continue
+        target = (here / unquote(url.path)).resolve() if url.path else HTML / f"{page}.html"
+        assert target.exists(), f"{page}: broken link {link['href']}"
+        if url.fragment and target.suffix == ".html":
+            ids = {tag["id"] for tag in BeautifulSoup(target.read_text(), "html.parser")
+                   .find_all(id=True)}
+            assert url.fragment in ids, f"{page}: link {link['href']} points at a missing anchor"
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_math_is_rendered_as_mathjax(soups, page):
+    source = (ROOT / f"{page}.ipynb").read_text()
+    if not re.search(r"\$[^$\s][^$]*\$", source):
+        pytest.skip(f"{page} has no math")
+    soup = soups[page]
+    assert soup.select(".math"), f"{page}: math in the source but none in the page"
+    assert any("mathjax" in (s.get("src") or "").lower() for s in soup.find_all("script"))
