@@ -47,6 +47,7 @@ unit:
 
 bench: install
 	$(PY) benchmarks/loader.py
+	$(PY) benchmarks/mlp.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py book/[0-9]*.ipynb
