@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# One BLAS/OpenMP thread per process: pytest runs two notebooks at once on two cores, and
+# two 2-thread torch processes on 2 cores run many times slower than two 1-thread ones.
+# `make notebooks` stores outputs under the same setting that nbval checks them with.
+unit notebooks: export OMP_NUM_THREADS = 1
 PYTEST_NB := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: help install book html check-html test unit lint bench notebooks clean

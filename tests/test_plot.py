@@ -1,0 +1,109 @@
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from lossbook import plot
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_image_grid_has_one_titled_axis_per_image_and_no_empty_cells():
+    images = torch.rand(10, 1, 28, 28)
+    titles = [f"true {i}\npred {9 - i}" for i in range(10)]
+    colors = ["red" if i % 2 else "black" for i in range(10)]
+    fig = plot.image_grid(images, titles, ncols=4, title_colors=colors)
+    assert len(fig.axes) == 10  # a 3×4 grid with its two empty cells removed
+    assert [ax.get_title() for ax in fig.axes] == titles
+    assert matplotlib.colors.same_color(fig.axes[1].title.get_color(), "red")
+    np.testing.assert_allclose(fig.axes[3].images[0].get_array(), images[3, 0].numpy())
+
+
+def test_image_grid_takes_n_by_h_by_w_and_fewer_images_than_columns():
+    fig = plot.image_grid(torch.rand(3, 5, 5), ncols=8)
+    assert len(fig.axes) == 3
+    assert all(ax.get_title() == "" for ax in fig.axes)
+
+
+@pytest.mark.parametrize("images", [torch.rand(28, 28), torch.rand(2, 3, 28, 28), torch.rand(0, 28, 28)])
+def test_image_grid_rejects_what_is_not_a_batch_of_grey_images(images):
+    with pytest.raises(ValueError, match="N×1×H×W or N×H×W"):
+        plot.image_grid(images)
+
+
+def test_image_grid_needs_one_title_per_image():
+    with pytest.raises(ValueError, match="titles needs one entry per image: got 2 for 3"):
+        plot.image_grid(torch.rand(3, 28, 28), ["a", "b"])
+
+
+def history(with_test=True):
+    records = []
+    for epoch in range(1, 5):
+        record = {"epoch": epoch, "train_loss": 1 / epoch, "train_acc": 1 - 0.5 / epoch, "seconds": 0.1}
+        if with_test:
+            record |= {"test_loss": 1.1 / epoch, "test_acc": 0.9 - 0.5 / epoch}
+        records.append(record)
+    return records
+
+
+def test_learning_curves_plot_train_and_test_loss_and_accuracy():
+    records = history()
+    fig = plot.learning_curves(records, title="run 1")
+    loss_ax, acc_ax = fig.axes
+    assert (loss_ax.get_title(), acc_ax.get_title()) == ("Loss", "Accuracy")
+    assert fig._suptitle.get_text() == "run 1"
+    assert [line.get_label() for line in acc_ax.lines] == ["train", "test"]
+    x, y = loss_ax.lines[1].get_data()
+    assert list(x) == [1, 2, 3, 4]
+    assert list(y) == [r["test_loss"] for r in records]
+    assert acc_ax.get_xlabel() == "epoch"
+
+
+def test_learning_curves_without_test_metrics_draw_only_train():
+    fig = plot.learning_curves(history(with_test=False))
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1]
+
+
+@pytest.mark.parametrize("records, match", [([], "history is empty"),
+                                            ([{"epoch": 1, "loss": 0.3}], "lack")])
+def test_learning_curves_reject_what_is_not_a_history(records, match):
+    with pytest.raises(ValueError, match=match):
+        plot.learning_curves(records)
+
+
+def test_confusion_matrix_labels_cells_with_row_fractions_by_default():
+    matrix = torch.tensor([[5, 0, 5], [0, 10, 0], [1, 1, 8]])
+    fig = plot.confusion_matrix(matrix, ["a", "b", "c"])
+    ax = fig.axes[0]
+    texts = [float(t.get_text()) for t in ax.texts]
+    np.testing.assert_allclose(texts, [0.5, 0, 0.5, 0, 1, 0, 0.1, 0.1, 0.8])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted class", "true class")
+    assert len(fig.axes) == 2  # the matrix and its colour bar
+
+
+def test_confusion_matrix_can_show_counts_and_survives_an_empty_row():
+    matrix = torch.tensor([[3, 1], [0, 0]])
+    counts = plot.confusion_matrix(matrix, normalize=False).axes[0]
+    assert [t.get_text() for t in counts.texts] == ["3", "1", "0", "0"]
+    fractions = plot.confusion_matrix(matrix).axes[0]
+    assert [t.get_text() for t in fractions.texts] == ["0.75", "0.25", "0.00", "0.00"]
+    assert [t.get_text() for t in counts.get_xticklabels()] == ["0", "1"]
+
+
+@pytest.mark.parametrize("matrix, names, match", [
+    (torch.ones(2, 3), None, "square"),
+    (torch.ones(3, 3), ["a", "b"], "class_names needs 3 names, got 2"),
+])
+def test_confusion_matrix_rejects_bad_input(matrix, names, match):
+    with pytest.raises(ValueError, match=match):
+        plot.confusion_matrix(matrix, names)
