@@ -1,0 +1,260 @@
+r"""`python -m lossbook train ...`: the book's training recipes from the command line.
+
+Shown in the chapter "An MLP on MNIST". For example, that chapter's reference run and the
+softmax-regression recipe of the chapter "Softmax regression on Fashion-MNIST":
+
+    python -m lossbook train --dataset mnist --model mlp --epochs 10 --batch-size 64 \
+        --lr 0.01 --momentum 0.5
+    python -m lossbook train --dataset fashion-mnist --model softmax --epochs 5 \
+        --batch-size 256 --lr 0.1
+
+MNIST pixels are normalized with the training set's mean and standard deviation (0.1307,
+0.3081); Fashion-MNIST pixels stay in [0, 1], as in the chapters. Under
+`torchrun --nproc_per_node=N -m lossbook train ...` the same command trains on N processes
+(`lossbook.ddp`); `--batch-size` stays the global batch, split evenly over the processes.
+Not in the usage line, for quick tries and tests: `--subset N` keeps only the first N
+training and N test images, `--subset N,M` the first N training and M test images.
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import torch
+from torch import nn
+
+from lossbook import data, ddp, models, runtime, train
+
+__all__ = ["build_parser", "main", "run"]
+
+MNIST_MEAN_STD = (0.1307, 0.3081)
+DATASETS = {"mnist": (data.mnist, MNIST_MEAN_STD), "fashion-mnist": (data.fashion_mnist, None)}
+MODELS = {"softmax": models.softmax_regression, "mlp": models.mlp}
+TEST_BATCH_SIZE = 1000  # evaluation only: any size gives the same per-sample means
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m lossbook`.
+
+    Example:
+        >>> args = build_parser().parse_args("train --dataset mnist --model mlp --epochs 2 "
+        ...                                  "--batch-size 64 --lr 0.01".split())
+        >>> args.dataset, args.epochs, args.momentum, args.seed
+        ('mnist', 2, 0.0, 0)
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m lossbook", description="lossbook's command-line runner.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train}")
+    command = commands.add_parser(
+        "train", help="train a model and report its per-sample test loss and accuracy",
+        description="Train a model with SGD; print train and test loss and accuracy per epoch "
+                    "and, last, the per-sample test loss and accuracy.",
+        epilog="Under torchrun --nproc_per_node=N -m lossbook train ... it trains on N processes "
+               "(DistributedDataParallel; gloo on CPU, NCCL on CUDA) and reports the same metrics. "
+               "--subset N (for quick tries) uses only the first N training and N test images; "
+               "--subset N,M the first N training and M test images.")
+    command.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+    command.add_argument("--model", required=True, choices=sorted(MODELS),
+                         help="softmax regression, or the MNIST chapter's 784-512-256-128-64-10 MLP")
+    command.add_argument("--epochs", required=True, type=_positive_int, metavar="N")
+    command.add_argument("--batch-size", required=True, type=_batch_size, metavar="B",
+                         help="samples per step, over all processes")
+    command.add_argument("--lr", required=True, type=_positive_float, metavar="LR")
+    command.add_argument("--momentum", type=_momentum, default=0.0, metavar="M",
+                         help="SGD momentum in [0, 1) (default: 0)")
+    command.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+                         help="seeds the initial weights and the batches (default: 0)")
+    command.add_argument("--device", type=_device, default=None, metavar="D",
+                         help="cpu, cuda, cuda:1, mps (default: the best available)")
+    command.add_argument("--log-every", type=_positive_int, default=None, metavar="K",
+                         help="print the running per-sample training loss every K batches")
+    command.add_argument("--no-progress", dest="progress", action="store_false",
+                         help="no progress bar")
+    command.add_argument("--offline", action="store_true",
+                         help="never download: fail if the data is not in $LOSSBOOK_DATA")
+    command.add_argument("--save", metavar="PATH", default=None,
+                         help="save the final weights, the arguments and the history (torch.save)")
+    command.add_argument("--subset", type=_subset, default=(None, None), help=argparse.SUPPRESS)
+    return parser
+
+
+def run(argv: list[str] | None = None) -> list[dict]:
+    """Parse `argv` (default: the command line), train, print as the command does.
+
+    Returns:
+        The history: one dict per epoch, as `train.fit` returns it.
+
+    Raises:
+        SystemExit: Bad arguments (exit code 2, argparse's message on stderr).
+        lossbook.data.DataError: The dataset is missing or corrupt.
+        lossbook.train.NonFiniteLossError: The loss became NaN or infinite (lr too large?).
+
+    Example:
+        >>> history = run("train --dataset fashion-mnist --model softmax --epochs 1 "  # fashion_mnist()
+        ...               "--batch-size 100 --lr 0.1 --subset 500 --no-progress".split())
+        fashion-mnist (pixels in [0, 1]), softmax, SGD lr 0.1 momentum 0.0, batch 100, 1 epoch, ...
+        epoch  1: train loss ... | test loss ... | ... s
+        final: per-sample test loss ..., test accuracy ... (... of 500 test images)
+        >>> len(history)
+        1
+    """
+    args = build_parser().parse_args(argv)
+    if not ddp.launched_by_torchrun():
+        return _train(args, ddp.Processes(device=args.device or runtime.device()))
+    processes = ddp.start(args.device or torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    try:
+        return _train(args, processes)
+    finally:
+        ddp.stop()  # also after an error, so that the other processes are not left waiting
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`run`, with data and divergence errors printed as one message instead of a traceback.
+
+    Returns:
+        The exit code: 0 on success, 1 if the data is missing or corrupt or the loss diverged
+        (bad arguments exit with code 2, as argparse does).
+
+    Example:
+        >>> main(["train", "--dataset", "mnist"])
+        Traceback (most recent call last):
+        SystemExit: 2
+    """
+    try:
+        run(argv)
+    except (data.DataError, train.NonFiniteLossError) as error:
+        # Under torchrun every process fails the same way; the rank tells them apart.
+        rank = f"[rank {os.environ['RANK']}] " if ddp.launched_by_torchrun() else ""
+        print(f"python -m lossbook train: error: {rank}{error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _train(args: argparse.Namespace, processes: ddp.Processes) -> list[dict]:
+    say = print if processes.is_main else _silent
+    (X_train, y_train), (X_test, y_test) = _load(args)
+    runtime.set_seed(args.seed)  # the same initial weights on every process
+    model = MODELS[args.model]().to(processes.device)
+    trained = ddp.wrap(model, processes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    loss_fn = nn.CrossEntropyLoss()
+    train_loader = ddp.ShardedBatches(X_train, y_train, args.batch_size, rank=processes.rank,
+                                      world_size=processes.world_size, seed=args.seed)
+    X_shard, y_shard = ddp.evaluation_shard(X_test, y_test, processes)
+    # With fewer test images than processes, a process may have none: its sums stay 0.
+    test_loader = data.TensorLoader(X_shard, y_shard, TEST_BATCH_SIZE) if len(y_shard) else []
+    distributed = processes.world_size > 1  # report metrics over every process's samples
+    say(_describe(args, processes))
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        start = time.perf_counter()
+        train_loader.set_epoch(epoch)
+        result = train.train_epoch(
+            trained, train_loader, loss_fn, optimizer, epoch=epoch, distributed=distributed,
+            progress=args.progress and processes.is_main, log_every=args.log_every,
+            log=None if processes.is_main else _silent)
+        # The plain model, not the DDP wrapper: evaluating needs no gradients to average.
+        test = train.evaluate(model, test_loader, loss_fn, distributed=distributed)
+        history.append({"epoch": epoch, "train_loss": result["loss"], "train_acc": result["acc"],
+                        "test_loss": test["loss"], "test_acc": test["acc"],
+                        "seconds": time.perf_counter() - start})
+        say(_epoch_line(history[-1]))
+    say(_final_line(history[-1], len(y_test)))
+    if args.save and processes.is_main:
+        _save(args, processes, model, history)
+    return history
+
+
+def _load(args: argparse.Namespace):
+    load, normalize = DATASETS[args.dataset]
+    num_train, num_test = args.subset
+    return (_tensors(load(train=True, download=not args.offline), normalize, num_train),
+            _tensors(load(train=False, download=not args.offline), normalize, num_test))
+
+
+def _tensors(dataset, normalize, size: int | None):
+    if size is not None:
+        dataset = torch.utils.data.Subset(dataset, range(min(size, len(dataset))))
+    return data.as_tensors(dataset, normalize=normalize)
+
+
+def _describe(args: argparse.Namespace, processes: ddp.Processes) -> str:
+    normalize = DATASETS[args.dataset][1]
+    pixels = f"pixels (x - {normalize[0]}) / {normalize[1]}" if normalize else "pixels in [0, 1]"
+    epochs = f"{args.epochs} epoch{'s' * (args.epochs > 1)}"
+    where = f"{processes.world_size} process{'es' * (processes.world_size > 1)} on {processes.device}"
+    return (f"{args.dataset} ({pixels}), {args.model}, SGD lr {args.lr} momentum {args.momentum}, "
+            f"batch {args.batch_size}, {epochs}, seed {args.seed}, {where}")
+
+
+def _epoch_line(record: dict) -> str:
+    return (f"epoch {record['epoch']:2d}: "
+            f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f} | "
+            f"test loss {record['test_loss']:.4f} acc {record['test_acc']:.4f} | {record['seconds']:.1f} s")
+
+
+def _final_line(record: dict, test_size: int) -> str:
+    correct = round(record["test_acc"] * test_size)
+    return (f"final: per-sample test loss {record['test_loss']:.4f}, test accuracy {record['test_acc']:.4f} "
+            f"({correct:,} of {test_size:,} test images)")
+
+
+def _save(args: argparse.Namespace, processes: ddp.Processes, model: nn.Module, history: list[dict]) -> None:
+    weights = {name: tensor.cpu() for name, tensor in model.state_dict().items()}
+    torch.save({"model": weights, "args": vars(args) | {"device": str(processes.device)},
+                "world_size": processes.world_size, "history": history}, args.save)
+
+
+def _silent(*args, **kwargs) -> None:
+    """Every process but rank 0 prints nothing."""
+
+
+def _device(text: str) -> torch.device:
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text}: CUDA is not available here; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text}: MPS is not available here; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"unsupported device {text!r}; use cpu, cuda, cuda:N or mps")
+    return device
+
+
+def _checked(kind, ok, requirement: str):
+    """An argparse `type` that converts with `kind` and accepts values for which `ok` is true."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+    return parse
+
+
+_positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+_non_negative_int = _checked(int, lambda value: value >= 0, "an integer >= 0")
+_positive_float = _checked(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
+_momentum = _checked(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
+
+
+def _batch_size(text: str) -> int:
+    value = _positive_int(text)
+    world_size = int(os.environ["WORLD_SIZE"]) if ddp.launched_by_torchrun() else 1
+    if value % world_size:
+        raise argparse.ArgumentTypeError(f"{value} does not split evenly over the {world_size} processes "
+                                         f"that torchrun started; use a multiple of {world_size}")
+    return value
+
+
+def _subset(text: str) -> tuple[int, int]:
+    sizes = [_positive_int(part) for part in text.split(",")]
+    if len(sizes) > 2:
+        raise argparse.ArgumentTypeError(f"must be N or N,M (training and test images), got {text!r}")
+    return sizes[0], sizes[-1]

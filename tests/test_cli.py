@@ -1,0 +1,155 @@
+"""`python -m lossbook train`: arguments, errors, and the numbers it reports."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lossbook import cli, data
+
+REQUIRED = {"dataset": "fashion-mnist", "model": "softmax", "epochs": "1", "batch_size": "100", "lr": "0.1"}
+FINAL = re.compile(r"^final: per-sample test loss (\d+\.\d{4}), test accuracy (\d\.\d{4}) "
+                   r"\(([\d,]+) of ([\d,]+) test images\)$")
+
+
+def python_m_lossbook(*args, data_root):
+    env = os.environ | {"LOSSBOOK_DATA": str(data_root)}
+    return subprocess.run([sys.executable, "-m", "lossbook", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def command(*flags, **options):
+    """`train` with the REQUIRED options, changed or added by `options`, then `flags`."""
+    argv = ["train"]
+    for name, value in (REQUIRED | options).items():
+        argv += [f"--{name.replace('_', '-')}", value]
+    return argv + list(flags)
+
+
+def test_help_shows_every_option_and_the_torchrun_path(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--dataset {fashion-mnist,mnist}", "--model {mlp,softmax}", "--epochs N",
+                   "--batch-size B", "--lr LR", "[--momentum M]", "[--seed S]", "[--device D]", "torchrun"):
+        assert option in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ([], "required: {train}"),
+    (["train"], "required: --dataset, --model, --epochs, --batch-size, --lr"),
+    (["test"], "invalid choice: 'test'"),
+    (command(dataset="cifar10"), "argument --dataset: invalid choice: 'cifar10'"),
+    (command(model="resnet"), "argument --model: invalid choice: 'resnet'"),
+    (command(epochs="0"), "argument --epochs: must be a positive integer, got 0"),
+    (command(epochs="2.5"), "argument --epochs: must be a positive integer, got '2.5'"),
+    (command(batch_size="-64"), "argument --batch-size: must be a positive integer"),
+    (command(lr="nan"), "argument --lr: must be a positive number, got nan"),
+    (command(lr="0"), "argument --lr: must be a positive number"),
+    (command(lr="fast"), "argument --lr: must be a positive number, got 'fast'"),
+    (command(momentum="1"), "argument --momentum: must be a number in [0, 1)"),
+    (command(seed="-1"), "argument --seed: must be an integer >= 0"),
+    (command(device="quantum"), "argument --device: unknown device 'quantum'"),
+    (command(subset="10,20,30"), "argument --subset: must be N or N,M"),
+    (command("--unknown"), "unrecognized arguments: --unknown"),
+])
+def test_bad_arguments_exit_with_code_2_and_argparses_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m lossbook") and message in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_an_unavailable_device_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(command(device="cuda"))
+    assert "CUDA is not available here; use --device cpu" in capsys.readouterr().err
+
+
+def test_under_torchrun_the_batch_must_split_evenly_over_the_processes(monkeypatch, capsys):
+    # What torchrun sets for each process; parsing fails before any process group is joined.
+    torchrun = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1"}
+    for name, value in torchrun.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(command(batch_size="5"))
+    assert exit_info.value.code == 2
+    assert ("argument --batch-size: 5 does not split evenly over the 2 processes that torchrun started"
+            in capsys.readouterr().err)
+
+
+def test_missing_data_prints_the_data_layers_message_without_a_traceback(tmp_path, monkeypatch):
+    # --offline: never reach for the network, whatever the machine is connected to.
+    result = python_m_lossbook(*command("--offline", dataset="mnist"), data_root=tmp_path)
+    monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
+    with pytest.raises(data.DataNotFoundError) as error:
+        data.mnist(train=True, download=False)
+    assert result.returncode == 1
+    assert result.stderr == f"python -m lossbook train: error: {error.value}\n"
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_bad_arguments_through_python_m_lossbook(tmp_path):
+    result = python_m_lossbook(*command(epochs="ten"), data_root=tmp_path)
+    assert result.returncode == 2
+    assert "argument --epochs: must be a positive integer, got 'ten'" in result.stderr
+
+
+def test_a_diverging_loss_stops_with_one_clear_message(real_data_root, capsys):
+    code = cli.main(command("--no-progress", model="mlp", lr="1e10", subset="500"))
+    assert code == 1
+    err = capsys.readouterr().err
+    assert re.match(r"python -m lossbook train: error: the loss is (nan|-?inf) at epoch 1, batch \d", err)
+    assert "a smaller lr" in err and "Traceback" not in err
+
+
+def test_the_final_line_is_the_per_sample_test_loss_and_accuracy_of_the_final_weights(
+        real_data_root, tmp_path, capsys):
+    # 1,500 test images: batches of 1,000 and 500, so a mean of batch means would be off.
+    argv = command("--no-progress", subset="2000,1500", save=str(tmp_path / "model.pt"))
+    history = cli.run(argv)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("fashion-mnist (pixels in [0, 1]), softmax, SGD lr 0.1 momentum 0.0, "
+                               "batch 100, 1 epoch, seed 0, 1 process on")
+    assert len(lines) == 3 and lines[1].startswith("epoch  1: train loss")
+    loss, acc, correct, total = FINAL.match(lines[-1]).groups()
+
+    saved = torch.load(tmp_path / "model.pt")
+    model = cli.MODELS["softmax"]()
+    model.load_state_dict(saved["model"])
+    X, y = data.as_tensors(torch.utils.data.Subset(data.fashion_mnist(train=False), range(1500)))
+    with torch.no_grad():
+        logits = model(X)
+    expected_loss = F.cross_entropy(logits, y).item()  # all 1,500 at once: no batching at all
+    expected_correct = (logits.argmax(dim=1) == y).sum().item()
+    assert (float(loss), int(correct.replace(",", "")), total) == (round(expected_loss, 4), expected_correct,
+                                                                   "1,500")
+    assert float(acc) == round(expected_correct / 1500, 4)
+    assert history[-1]["test_loss"] == pytest.approx(expected_loss, rel=1e-6)
+    assert saved["history"] == history and saved["args"]["lr"] == 0.1
+
+
+def test_the_same_seed_gives_the_same_run_and_another_seed_another(real_data_root, capsys):
+    def numbers(seed):
+        history = cli.run(command("--no-progress", seed=seed, subset="1000", epochs="2"))
+        return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+    assert numbers("3") == numbers("3") != numbers("4")
+
+
+def test_fashion_mnist_softmax_reproduces_the_softmax_regression_chapter(real_data_root, capsys):
+    # The chapter's reference, epoch 5: train loss 0.4860, train accuracy 0.837, test accuracy ~0.83.
+    history = cli.run(command("--no-progress", epochs="5", batch_size="256"))
+    last = history[-1]
+    assert last["train_loss"] == pytest.approx(0.4860, abs=0.01)
+    assert last["train_acc"] == pytest.approx(0.837, abs=0.01)
+    assert 0.80 <= last["test_acc"] <= 0.85
+    assert capsys.readouterr().out.splitlines()[-1].startswith("final: per-sample test loss")
+

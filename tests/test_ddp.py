@@ -1,0 +1,175 @@
+"""lossbook.ddp: training shards and evaluation shards, and a real 2-process torchrun of the runner."""
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lossbook import cli, data, ddp, train
+
+LOOPBACK = "127.0.0.1"
+# The torchrun job below takes about 15 s on an idle 2-core machine; this only stops a hang.
+TIMEOUT = 240.0
+
+
+def sharded(n, batch_size, world_size, seed=0, epoch=0):
+    """The label batches of every process for one epoch; the labels are the sample indices."""
+    X, y = torch.arange(n, dtype=torch.float64)[:, None], torch.arange(n)
+    shards = [ddp.ShardedBatches(X, y, batch_size, rank=rank, world_size=world_size, seed=seed)
+              for rank in range(world_size)]
+    batches = []
+    for shard in shards:
+        shard.set_epoch(epoch)
+        rows = list(shard)
+        assert all(torch.equal(Xb[:, 0].long(), yb) for Xb, yb in rows)  # X and y stay paired
+        assert len(rows) == len(shard)
+        batches.append([yb.tolist() for _, yb in rows])
+    return batches
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 300), per_process=st.integers(1, 9), world_size=st.integers(1, 4),
+       seed=st.integers(0, 3), epoch=st.integers(0, 3))
+def test_processes_take_equal_slices_of_the_batches_one_process_would_see(n, per_process, world_size,
+                                                                          seed, epoch):
+    batch_size = per_process * world_size
+    (alone,) = sharded(n, batch_size, 1, seed, epoch)
+    together = sharded(n, batch_size, world_size, seed, epoch)
+    order = [i for batch in alone for i in batch]
+    assert sorted(order) == list(range(n))  # one process: a permutation, every sample once
+    assert [len(shard) for shard in together] == [math.ceil(n / batch_size)] * world_size
+    for step, batch in enumerate(alone):
+        slices = [shard[step] for shard in together]
+        assert len({len(s) for s in slices}) == 1, "every process must take an equal share"
+        joined = [i for s in slices for i in s]
+        extra = joined[len(batch):]
+        assert joined[:len(batch)] == batch
+        # Only the last batch is topped up, with fewer than world_size samples from the start.
+        assert len(extra) < world_size and (not extra or step == len(alone) - 1)
+        assert extra == [order[i % n] for i in range(len(extra))]
+
+
+def test_every_epoch_draws_a_new_order_that_every_process_agrees_on():
+    epoch_1, epoch_1_again, epoch_2 = (sharded(100, 10, 2, seed=5, epoch=e) for e in (1, 1, 2))
+    assert epoch_1 == epoch_1_again
+    assert epoch_1 != epoch_2
+    assert sharded(100, 10, 2, seed=6, epoch=1) != epoch_1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"batch_size": 5, "world_size": 2}, "multiple of the 2 processes"),
+    ({"batch_size": 0}, "positive multiple"),
+    ({"batch_size": 4, "rank": 2, "world_size": 2}, "rank must be in 0 ... 1"),
+])
+def test_sharded_batches_reject_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ddp.ShardedBatches(torch.zeros(8, 2), torch.zeros(8, dtype=torch.long), **kwargs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 200), world_size=st.integers(1, 5))
+def test_evaluation_shards_hold_every_sample_exactly_once(n, world_size):
+    X, y = torch.arange(n) * 10, torch.arange(n)
+    shards = [ddp.evaluation_shard(X, y, ddp.Processes(rank, world_size)) for rank in range(world_size)]
+    assert sorted(i for _, shard_y in shards for i in shard_y.tolist()) == list(range(n))
+    assert all(torch.equal(shard_X, shard_y * 10) for shard_X, shard_y in shards)
+    assert max(len(s) for _, s in shards) - min(len(s) for _, s in shards) <= 1
+
+
+def test_outside_torchrun_there_is_no_process_group_to_join(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
+        monkeypatch.delenv(name, raising=False)
+    assert not ddp.launched_by_torchrun()
+    with pytest.raises(RuntimeError, match="torchrun --nproc_per_node"):
+        ddp.start(torch.device("cpu"))
+    model = torch.nn.Linear(2, 2)
+    assert ddp.wrap(model, ddp.Processes()) is model  # one process: no wrapper
+
+
+# --- a real torchrun job ------------------------------------------------------------------
+
+EPOCHS = 3
+RECIPE = ["train", "--dataset", "mnist", "--model", "mlp", "--epochs", str(EPOCHS), "--batch-size", "64",
+          "--lr", "0.05", "--momentum", "0.9", "--log-every", "5", "--no-progress", "--offline",
+          # 1,024 training images: 16 full batches. 1,001 test images: shards of 501 and 500.
+          "--subset", "1024,1001"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def loopback_interface() -> str:
+    names = {name for _, name in socket.if_nameindex()}
+    return "lo0" if "lo0" in names and "lo" not in names else "lo"
+
+
+def run_torchrun(args, data_root):
+    """Run torchrun with 2 CPU processes on the loopback interface; stop the whole job on timeout."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+               f"--master_addr={LOOPBACK}", f"--master_port={free_port()}", "-m", "lossbook", *args]
+    env = os.environ | {"LOSSBOOK_DATA": str(data_root), "GLOO_SOCKET_IFNAME": loopback_interface(),
+                        "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # its own process group: one kill stops all
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"torchrun did not finish within {TIMEOUT} s")
+    assert process.returncode == 0, stderr
+    return stdout
+
+
+def test_torchrun_reports_exact_metrics_and_trains_like_one_process(real_data_root, tmp_path, capsys,
+                                                                    monkeypatch):
+    start = time.monotonic()
+    stdout = run_torchrun([*RECIPE, "--save", str(tmp_path / "ddp.pt")], real_data_root)
+    assert time.monotonic() - start < TIMEOUT
+    lines = stdout.splitlines()
+    # Only rank 0 prints: one header, 3 running-loss lines and 1 result line per epoch, one final line.
+    assert lines[0].endswith("2 processes on cpu")
+    assert len(lines) == 1 + EPOCHS * (3 + 1) + 1 and lines[-1].startswith("final:")
+    assert sum(line.startswith("[epoch") for line in lines) == 3 * EPOCHS
+    saved = torch.load(tmp_path / "ddp.pt")
+    assert saved["world_size"] == 2
+
+    # The reported test metrics equal a single-process evaluation of the final weights.
+    model = cli.MODELS["mlp"]()
+    model.load_state_dict(saved["model"])
+    X_test, y_test = data.as_tensors(torch.utils.data.Subset(data.mnist(train=False), range(1001)),
+                                     normalize=cli.MNIST_MEAN_STD)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    single = train.evaluate(model, data.TensorLoader(X_test, y_test, 1001), loss_fn)
+    reported = saved["history"][-1]
+    assert reported["test_acc"] == single["acc"]
+    assert reported["test_loss"] == pytest.approx(single["loss"], rel=1e-6)
+    assert lines[-1].startswith(f"final: per-sample test loss {single['loss']:.4f}, "
+                                f"test accuracy {single['acc']:.4f}")
+    # What the all-reduce of sums avoids: the mean of the two shards' means is off (501 vs 500 images).
+    shard_losses = [train.evaluate(model, data.TensorLoader(X_test[rank::2], y_test[rank::2], 1000),
+                                   loss_fn)["loss"] for rank in (0, 1)]
+    assert abs(sum(shard_losses) / 2 - single["loss"]) > 1e-6
+
+    # DDP averages the two halves' gradients: the same steps as one process on the whole batches.
+    monkeypatch.setenv("LOSSBOOK_DATA", str(real_data_root))
+    alone = cli.run([*RECIPE, "--save", str(tmp_path / "alone.pt")])
+    assert "1 process on" in capsys.readouterr().out
+    for record, other in zip(alone, saved["history"], strict=True):
+        for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+            assert record[key] == pytest.approx(other[key], rel=1e-5), key
+    alone_weights = torch.load(tmp_path / "alone.pt")["model"]
+    for name, weight in saved["model"].items():
+        torch.testing.assert_close(weight, alone_weights[name], rtol=0, atol=1e-6)
+    assert saved["history"][-1]["test_acc"] > 0.5  # it learned something: not a trivial agreement
