@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -13,3 +14,12 @@ def real_data_root():
     if os.environ.get("CI"):
         pytest.fail("CI must run with LOSSBOOK_DATA pointing at the datasets (see .ci/run).")
     pytest.skip("datasets not available: set LOSSBOOK_DATA (see README)")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors gain nothing from a second thread, and lose a lot waiting for it on busy cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -20,13 +20,7 @@ TIMEOUT = 30.0
 N, NUM_CLASSES, BATCH_SIZE = 105, 4, 10
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and lose a lot waiting for it on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def dataset():

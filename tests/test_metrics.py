@@ -12,13 +12,7 @@ from lossbook.data import TensorLoader
 REDUCTIONS = ["mean", "sum", "none"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors gain nothing from a second thread, and lose a lot waiting for it on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_dataset(n, num_classes, seed):
