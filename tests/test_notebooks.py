@@ -54,3 +54,14 @@ def test_outputs_come_from_one_clean_top_to_bottom_run(path):
         if "raises-exception" in cell["metadata"].get("tags", []):
             continue
         assert not [o for o in cell["outputs"] if o["output_type"] == "error"]
+
+
+@pytest.mark.parametrize("path", [p for p in CHAPTERS if p.name < "90"], ids=lambda p: p.name)
+def test_chapter_ends_with_checks_and_exercises_with_hidden_solutions(path):
+    cells = json.loads(path.read_text())["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    exercises = [m for m in markdown if m.lstrip().startswith("## Exercises")]
+    assert exercises, "a chapter ends with a '## Exercises' section"
+    solutions = "".join(markdown[markdown.index(exercises[0]):]).count(":class: dropdown")
+    assert 2 <= solutions <= 4, f"2-4 exercises with dropdown solutions, found {solutions}"
+    assert "assert " in "".join(code_cells(path)[-1]["source"]), "the last code cell asserts"

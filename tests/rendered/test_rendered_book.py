@@ -1,6 +1,7 @@
 """Checks of the rendered HTML book (run by `make test` after the build; `make book` first)."""
 
 import re
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -58,6 +59,11 @@ def test_no_unexpected_traceback_or_error_output(soups, page):
         assert not cell.select(".output.error, .output.traceback"), f"{page}: a cell shows an error"
 
 
+@cache
+def anchors(path: Path) -> frozenset[str]:
+    return frozenset(tag["id"] for tag in BeautifulSoup(path.read_text(), "html.parser").find_all(id=True))
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_internal_links_resolve(soups, page):
     here = (HTML / f"{page}.html").parent
@@ -68,9 +74,7 @@ def test_internal_links_resolve(soups, page):
         target = (here / unquote(url.path)).resolve() if url.path else HTML / f"{page}.html"
         assert target.exists(), f"{page}: broken link {link['href']}"
         if url.fragment and target.suffix == ".html":
-            ids = {tag["id"] for tag in BeautifulSoup(target.read_text(), "html.parser")
-                   .find_all(id=True)}
-            assert url.fragment in ids, f"{page}: link {link['href']} points at a missing anchor"
+            assert url.fragment in anchors(target), f"{page}: link {link['href']} points at a missing anchor"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -81,3 +85,15 @@ def test_math_is_rendered_as_mathjax(soups, page):
     soup = soups[page]
     assert soup.select(".math"), f"{page}: math in the source but none in the page"
     assert any("mathjax" in (s.get("src") or "").lower() for s in soup.find_all("script"))
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_chapter_pages_have_colab_download_and_repository_buttons(soups, page):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"]
+    branch = config["repository"]["branch"]
+    hrefs = {link["href"] for link in soups[page].find_all("a", href=True)}
+    colab = repo.replace("https://github.com/", "https://colab.research.google.com/github/")
+    assert f"{colab}/blob/{branch}/{page}.ipynb" in hrefs, f"{page}: no Colab button"
+    assert any(h.endswith(f"_sources/{page}.ipynb") for h in hrefs), f"{page}: no .ipynb download"
+    assert repo in hrefs, f"{page}: no repository button"
