@@ -17,7 +17,6 @@ training and N test images, `--subset N,M` the first N training and M test image
 """
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -25,7 +24,7 @@ import time
 import torch
 from torch import nn
 
-from lossbook import data, ddp, models, runtime, train
+from lossbook import cli_args, data, ddp, models, runtime, train
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -58,17 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     command.add_argument("--model", required=True, choices=sorted(MODELS),
                          help="softmax regression, or the MNIST chapter's 784-512-256-128-64-10 MLP")
-    command.add_argument("--epochs", required=True, type=_positive_int, metavar="N")
-    command.add_argument("--batch-size", required=True, type=_batch_size, metavar="B",
+    command.add_argument("--epochs", required=True, type=cli_args.positive_int, metavar="N")
+    command.add_argument("--batch-size", required=True, type=cli_args.batch_size, metavar="B",
                          help="samples per step, over all processes")
-    command.add_argument("--lr", required=True, type=_positive_float, metavar="LR")
-    command.add_argument("--momentum", type=_momentum, default=0.0, metavar="M",
+    command.add_argument("--lr", required=True, type=cli_args.positive_float, metavar="LR")
+    command.add_argument("--momentum", type=cli_args.momentum, default=0.0, metavar="M",
                          help="SGD momentum in [0, 1) (default: 0)")
-    command.add_argument("--seed", type=_non_negative_int, default=0, metavar="S",
+    command.add_argument("--seed", type=cli_args.non_negative_int, default=0, metavar="S",
                          help="seeds the initial weights and the batches (default: 0)")
-    command.add_argument("--device", type=_device, default=None, metavar="D",
+    command.add_argument("--device", type=cli_args.device, default=None, metavar="D",
                          help="cpu, cuda, cuda:1, mps (default: the best available)")
-    command.add_argument("--log-every", type=_positive_int, default=None, metavar="K",
+    command.add_argument("--log-every", type=cli_args.positive_int, default=None, metavar="K",
                          help="print the running per-sample training loss every K batches")
     command.add_argument("--no-progress", dest="progress", action="store_false",
                          help="no progress bar")
@@ -76,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="never download: fail if the data is not in $LOSSBOOK_DATA")
     command.add_argument("--save", metavar="PATH", default=None,
                          help="save the final weights, the arguments and the history (torch.save)")
-    command.add_argument("--subset", type=_subset, default=(None, None), help=argparse.SUPPRESS)
+    command.add_argument("--subset", type=cli_args.subset, default=(None, None), help=argparse.SUPPRESS)
     return parser
 
 
@@ -209,52 +208,3 @@ def _save(args: argparse.Namespace, processes: ddp.Processes, model: nn.Module, 
 
 def _silent(*args, **kwargs) -> None:
     """Every process but rank 0 prints nothing."""
-
-
-def _device(text: str) -> torch.device:
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise argparse.ArgumentTypeError(f"{text}: CUDA is not available here; use --device cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise argparse.ArgumentTypeError(f"{text}: MPS is not available here; use --device cpu")
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise argparse.ArgumentTypeError(f"unsupported device {text!r}; use cpu, cuda, cuda:N or mps")
-    return device
-
-
-def _checked(kind, ok, requirement: str):
-    """An argparse `type` that converts with `kind` and accepts values for which `ok` is true."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
-        return value
-    return parse
-
-
-_positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
-_non_negative_int = _checked(int, lambda value: value >= 0, "an integer >= 0")
-_positive_float = _checked(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
-_momentum = _checked(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
-
-
-def _batch_size(text: str) -> int:
-    value = _positive_int(text)
-    world_size = int(os.environ["WORLD_SIZE"]) if ddp.launched_by_torchrun() else 1
-    if value % world_size:
-        raise argparse.ArgumentTypeError(f"{value} does not split evenly over the {world_size} processes "
-                                         f"that torchrun started; use a multiple of {world_size}")
-    return value
-
-
-def _subset(text: str) -> tuple[int, int]:
-    sizes = [_positive_int(part) for part in text.split(",")]
-    if len(sizes) > 2:
-        raise argparse.ArgumentTypeError(f"must be N or N,M (training and test images), got {text!r}")
-    return sizes[0], sizes[-1]

@@ -1,0 +1,72 @@
+"""Argument types of `python -m lossbook train`: each turns one option's text into a value.
+
+Used by `lossbook.cli` (the chapter "An MLP on MNIST"). A bad value raises
+`argparse.ArgumentTypeError`, which argparse prints with the usage line and exit code 2.
+
+Example:
+    >>> positive_int("3"), momentum("0.5"), subset("1000,200")
+    (3, 0.5, (1000, 200))
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be a positive integer, got 0
+"""
+
+import argparse
+import math
+import os
+
+import torch
+
+from lossbook import ddp
+
+
+def device(text: str) -> torch.device:
+    """A torch device that exists here: cpu, cuda, cuda:N or mps."""
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text}: CUDA is not available here; use --device cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text}: MPS is not available here; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"unsupported device {text!r}; use cpu, cuda, cuda:N or mps")
+    return device
+
+
+def _checked(kind, ok, requirement: str):
+    """An argparse `type` that converts with `kind` and accepts values for which `ok` is true."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+    return parse
+
+
+positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+non_negative_int = _checked(int, lambda value: value >= 0, "an integer >= 0")
+positive_float = _checked(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
+momentum = _checked(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
+
+
+def batch_size(text: str) -> int:
+    """A positive global batch size that splits evenly over the processes torchrun started."""
+    value = positive_int(text)
+    world_size = int(os.environ["WORLD_SIZE"]) if ddp.launched_by_torchrun() else 1
+    if value % world_size:
+        raise argparse.ArgumentTypeError(f"{value} does not split evenly over the {world_size} processes "
+                                         f"that torchrun started; use a multiple of {world_size}")
+    return value
+
+
+def subset(text: str) -> tuple[int, int]:
+    """`N` or `N,M`: the number of training and of test images to keep."""
+    sizes = [positive_int(part) for part in text.split(",")]
+    if len(sizes) > 2:
+        raise argparse.ArgumentTypeError(f"must be N or N,M (training and test images), got {text!r}")
+    return sizes[0], sizes[-1]
