@@ -13,7 +13,6 @@ single-process evaluation.
 import ipaddress
 import math
 import os
-import socket
 from dataclasses import dataclass
 
 import torch
@@ -80,7 +79,7 @@ def start(device: torch.device) -> Processes:
     else:
         # One machine: keep gloo's connections on the loopback interface.
         if _is_loopback(os.environ["MASTER_ADDR"]) and "GLOO_SOCKET_IFNAME" not in os.environ:
-            os.environ["GLOO_SOCKET_IFNAME"] = _loopback_interface()
+            os.environ["GLOO_SOCKET_IFNAME"] = distributed.loopback_interface()
         dist.init_process_group("gloo")
     return Processes(dist.get_rank(), dist.get_world_size(), device)
 
@@ -186,8 +185,3 @@ def _is_loopback(address: str) -> bool:
         return address == "localhost" or ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
-
-
-def _loopback_interface() -> str:
-    names = {name for _, name in socket.if_nameindex()}
-    return next((name for name in ("lo", "lo0") if name in names), "lo")

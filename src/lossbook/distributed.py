@@ -101,7 +101,7 @@ def launch(fn, world_size: int = 2, args: tuple = (), *, timeout: float = 60.0,
     store = _loopback_store(timeout)
     with tempfile.TemporaryDirectory(prefix="lossbook-launch-") as folder:
         context = mp.start_processes(
-            _run_rank, args=(fn, tuple(args), world_size, store.port, _loopback_interface(),
+            _run_rank, args=(fn, tuple(args), world_size, store.port, loopback_interface(),
                              timeout, folder),
             nprocs=world_size, join=False, start_method=start_method,
         )
@@ -203,7 +203,13 @@ def _stop(processes) -> None:
             process.join()
 
 
-def _loopback_interface() -> str:
+def loopback_interface() -> str:
+    """The name of this machine's loopback network interface, for `GLOO_SOCKET_IFNAME`.
+
+    Example:
+        >>> loopback_interface() in {"lo", "lo0"} or bool(os.environ.get("GLOO_SOCKET_IFNAME"))
+        True
+    """
     try:
         names = {name for _, name in socket.if_nameindex()}
     except OSError:
@@ -213,7 +219,7 @@ def _loopback_interface() -> str:
             return name
     if os.environ.get("GLOO_SOCKET_IFNAME"):
         return os.environ["GLOO_SOCKET_IFNAME"]
-    raise RuntimeError("launch: no loopback network interface (lo or lo0) found; set the "
+    raise RuntimeError("no loopback network interface (lo or lo0) found; set the "
                        "environment variable GLOO_SOCKET_IFNAME to its name.")
 
 

@@ -98,11 +98,13 @@ def train_epoch(
         if log_every:  # each update costs ~4 % of an MLP step: skip it when nothing is logged
             running.update(value, weight)
         if log_every and batch % log_every == 0:
-            log(f"[epoch {epoch}, batch {batch:5d}] running loss {_compute(running, distributed):.4f}")
+            running_loss = running.compute(distributed=distributed)
+            log(f"[epoch {epoch}, batch {batch:5d}] running loss {running_loss:.4f}")
             running.reset()
         if progress:
             batches.set_postfix(loss=f"{loss_mean.compute():.4f}", refresh=False)
-    return {"loss": _compute(loss_mean, distributed), "acc": _compute(accuracy, distributed)}
+    return {"loss": loss_mean.compute(distributed=distributed),
+            "acc": accuracy.compute(distributed=distributed)}
 
 
 @torch.no_grad()
@@ -145,8 +147,8 @@ def evaluate(
     finally:
         if was_training:
             model.train()
-    result = {"loss": _compute(loss_mean, distributed)} if loss_fn is not None else {}
-    return result | {"acc": _compute(accuracy, distributed)}
+    result = {"loss": loss_mean.compute(distributed=distributed)} if loss_fn is not None else {}
+    return result | {"acc": accuracy.compute(distributed=distributed)}
 
 
 def fit(
@@ -223,11 +225,6 @@ def _check_finite(loss: torch.Tensor, epoch: int | None, batch: int, loader) -> 
     if not torch.isfinite(loss).all():
         bad = loss[~torch.isfinite(loss)].flatten()[0].item() if loss.dim() else loss.item()
         raise NonFiniteLossError(bad, epoch, batch, len(loader) if hasattr(loader, "__len__") else None)
-
-
-def _compute(metric: metrics.Mean | metrics.Accuracy, distributed: bool) -> float:
-    # Only ask for the all-reduce when needed: a single process never depends on it.
-    return metric.compute(distributed=True) if distributed else metric.compute()
 
 
 def _device_of(model: Callable) -> torch.device | None:
