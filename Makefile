@@ -1,24 +1,39 @@
-# The README's two commands: `make book` and `make test`. Both set up .venv on first use.
+# The README's two commands: `make book` and `make test`. Both set up .venv on first use,
+# from requirements.txt: every package pinned (`make lock` writes it from requirements.in).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The newest releases, unpinned as on Colab, for `make test-latest`.
+LATEST := .venv-latest
 # One BLAS/OpenMP thread per process: pytest runs two notebooks at once on two cores, and
 # two 2-thread torch processes on 2 cores run many times slower than two 1-thread ones.
 # `make notebooks` stores outputs under the same setting that nbval checks them with.
-unit notebooks: export OMP_NUM_THREADS = 1
-PYTEST_NB := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+unit numerics notebooks test-latest: export OMP_NUM_THREADS = 1
+NBVAL     := --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+PYTEST_NB := --nbval $(NBVAL)
+# Another CPU's kernels, simulated: no vectorized ATen kernels, MKL's and oneDNN's most
+# conservative code paths. Float32 results change in their last digits, so every cell
+# that nbval compares strictly must print what stays the same (`make numerics`).
+OTHER_KERNELS := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41
 
-.PHONY: help install book html check-html test unit lint bench notebooks clean
+.PHONY: help install book html check-html test unit numerics lint bench notebooks lab \
+        lock test-latest clean
 
 help:
-	@echo "make book       install (first time) and build the HTML book into _build/html"
-	@echo "make test       install (first time), lint, unit tests, doctests, nbval, -W build"
-	@echo "make bench      loader benchmark (needs the datasets, see README)"
-	@echo "make notebooks  re-run every chapter top to bottom, storing outputs (needs datasets)"
+	@echo "make book         install (first time) and build the HTML book into _build/html"
+	@echo "make test         install (first time), lint, unit tests, doctests, nbval (twice:"
+	@echo "                  also under other CPU kernels), -W build, checks of the pages"
+	@echo "make lab          open the chapters in JupyterLab, in the same environment"
+	@echo "make notebooks    re-run every chapter top to bottom, storing outputs (needs datasets)"
+	@echo "make bench        speed benchmarks (needs the datasets, see README)"
+	@echo "make lock         re-resolve requirements.in into the pinned requirements.txt"
+	@echo "make test-latest  every chapter under the newest releases (.venv-latest, unpinned)"
 
-# Reinstall only when a dependency file changes.
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+# Reinstall only when the lock or the package's metadata changes.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "make needs Python \
+	    3.11 or later (the lock is resolved for it); e.g. make PYTHON=python3.12 book")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --quiet --upgrade pip
 	$(PY) -m pip install --quiet --quiet -r requirements.txt
@@ -32,7 +47,7 @@ html:
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: install lint unit html check-html
+test: install lint unit numerics html check-html
 
 # Checks of the rendered pages: figures, no stray tracebacks, links, MathJax.
 check-html:
@@ -49,12 +64,43 @@ lint: install node_modules/.package-lock.json
 unit:
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NB) --ignore=tests/rendered
 
+# Every chapter again, strictly, under other CPU kernels (see OTHER_KERNELS).
+numerics: install
+	$(OTHER_KERNELS) $(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile $(PYTEST_NB) book
+
 bench: install
 	$(PY) benchmarks/loader.py
 	$(PY) benchmarks/mlp.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py book/[0-9]*.ipynb
+
+lab: install
+	$(VENV)/bin/jupyter lab book
+
+# uv's resolver writes one lock for every platform and Python >= 3.11 (the Sphinx theme's
+# minimum), with markers where they differ (CUDA packages on Linux only, say); `pip`
+# installs it. Newest versions that fit requirements.in; then `make notebooks`.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --quiet uv==0.13.9
+	.venv-lock/bin/uv pip compile --quiet --upgrade --universal --python-version 3.11 \
+	    requirements.in -o requirements.txt
+	rm -rf .venv-lock
+
+# Colab's situation: the newest release of everything, nothing pinned. Only the asserts
+# are checked (nbval's lax mode): the digits may differ, what the chapters claim may not.
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --quiet --upgrade -e . ipykernel nbval \
+	    pytest pytest-xdist
+	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -E '^(torch|torchvision|numpy|matplotlib) '
+	$(LATEST)/bin/python -m lossbook.data
+	$(LATEST)/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile --nbval-lax \
+	    $(NBVAL) book
 
 clean:
 	rm -rf _build

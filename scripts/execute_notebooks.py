@@ -3,14 +3,33 @@
 This is "Restart & Run All" from the command line: the only way outputs get into the
 committed notebooks. Usage: `python scripts/execute_notebooks.py book/01_softmax.ipynb ...`
 (or `make notebooks` for all of them). Needs the datasets (see README: LOSSBOOK_DATA).
+
+Each notebook's metadata records what produced its outputs (`metadata.lossbook`): the
+versions of Python and of the packages that compute, and the thread setting; a test
+checks them against the lock, requirements.txt.
 """
 
+import os
+import platform
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+# The packages whose versions can change a chapter's outputs.
+RECORDED = ("torch", "torchvision", "numpy", "matplotlib", "lossbook")
+
+
+def provenance() -> dict:
+    """What computes the outputs: versions, and the setting that fixes the thread count."""
+    return {
+        "python": platform.python_version(),
+        "packages": {name: metadata.version(name) for name in RECORDED},
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+    }
 
 
 def execute(path: Path) -> float:
@@ -23,6 +42,7 @@ def execute(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    nb.metadata["lossbook"] = provenance()
     nbformat.write(nb, path)
     return time.perf_counter() - start
 
