@@ -36,8 +36,12 @@ def test_help_shows_every_option_and_the_torchrun_path(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     for option in ("--dataset {fashion-mnist,mnist}", "--model {mlp,softmax}", "--epochs N",
-                   "--batch-size B", "--lr LR", "[--momentum M]", "[--seed S]", "[--device D]", "torchrun"):
+                   "--batch-size B", "--lr LR", "[--optimizer {adam,adamw,sgd}]", "[--momentum M]",
+                   "[--weight-decay WD]", "[--schedule {constant,cosine}]", "[--label-smoothing EPS]",
+                   "[--seed S]", "[--device D]", "torchrun"):
         assert option in out
+    for name, flags in cli.RECIPES.items():  # every recipe, with the chapter it comes from
+        assert name.startswith("chapter ") and f"{name}:\n    python -m lossbook train {flags}" in out
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -53,6 +57,11 @@ def test_help_shows_every_option_and_the_torchrun_path(capsys):
     (command(lr="0"), "argument --lr: must be a positive number"),
     (command(lr="fast"), "argument --lr: must be a positive number, got 'fast'"),
     (command(momentum="1"), "argument --momentum: must be a number in [0, 1)"),
+    (command(optimizer="adam", momentum="0.9"), "--momentum is SGD's; adam keeps running averages"),
+    (command(optimizer="lbfgs"), "argument --optimizer: invalid choice: 'lbfgs'"),
+    (command(weight_decay="-1"), "argument --weight-decay: must be a number >= 0"),
+    (command(label_smoothing="1.5"), "argument --label-smoothing: must be a number in [0, 1]"),
+    (command(schedule="step"), "argument --schedule: invalid choice: 'step'"),
     (command(seed="-1"), "argument --seed: must be an integer >= 0"),
     (command(device="quantum"), "argument --device: unknown device 'quantum'"),
     (command(subset="10,20,30"), "argument --subset: must be N or N,M"),
@@ -71,18 +80,6 @@ def test_an_unavailable_device_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         cli.main(command(device="cuda"))
     assert "CUDA is not available here; use --device cpu" in capsys.readouterr().err
-
-
-def test_under_torchrun_the_batch_must_split_evenly_over_the_processes(monkeypatch, capsys):
-    # What torchrun sets for each process; parsing fails before any process group is joined.
-    torchrun = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1"}
-    for name, value in torchrun.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(command(batch_size="5"))
-    assert exit_info.value.code == 2
-    assert ("argument --batch-size: 5 does not split evenly over the 2 processes that torchrun started"
-            in capsys.readouterr().err)
 
 
 def test_missing_data_prints_the_data_layers_message_without_a_traceback(tmp_path, monkeypatch):
@@ -153,3 +150,36 @@ def test_fashion_mnist_softmax_reproduces_the_softmax_regression_chapter(real_da
     assert 0.80 <= last["test_acc"] <= 0.85
     assert capsys.readouterr().out.splitlines()[-1].startswith("final: per-sample test loss")
 
+
+
+def test_one_process_gives_the_run_of_the_chapters_own_code(real_data_root, tmp_path, capsys):
+    # What the MNIST chapter writes out: seed, model, optimizer, shuffled loader, train.fit.
+    argv = command("--no-progress", dataset="mnist", model="mlp", epochs="2", batch_size="64", lr="0.01",
+                   momentum="0.5", subset="640,300", save=str(tmp_path / "cli.pt"))
+    history = cli.run(argv)
+    (X_train, y_train), (X_test, y_test) = (
+        data.as_tensors(torch.utils.data.Subset(data.mnist(train=split), range(size)),
+                        normalize=data.MNIST_MEAN_STD) for split, size in ((True, 640), (False, 300)))
+    from lossbook import models, runtime, train
+
+    runtime.set_seed(0)
+    model = models.mlp()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+    chapter = train.fit(model, data.TensorLoader(X_train, y_train, 64, shuffle=True),
+                        torch.nn.CrossEntropyLoss(), optimizer, 2,
+                        test_loader=data.TensorLoader(X_test, y_test, 1000), progress=False)
+    for ours, theirs in zip(history, chapter, strict=True):
+        assert {k: v for k, v in ours.items() if k != "seconds"} == {k: v for k, v in theirs.items()
+                                                                     if k != "seconds"}
+    saved = torch.load(tmp_path / "cli.pt")["model"]
+    for name, weight in model.state_dict().items():
+        assert torch.equal(saved[name], weight)
+
+
+def test_adam_with_a_cosine_schedule_and_label_smoothing(real_data_root, tmp_path, capsys):
+    history = cli.run(command("--no-progress", optimizer="adam", lr="0.001", schedule="cosine", epochs="2",
+                              label_smoothing="0.1", weight_decay="0.01", subset="600,200",
+                              save=str(tmp_path / "model.pt")))
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "Adam lr 0.001, weight decay 0.01, cosine schedule, label smoothing 0.1, batch 100" in header
+    assert len(history) == 2 and history[-1]["train_loss"] < history[0]["train_loss"]

@@ -37,7 +37,7 @@ def evaluate(sampler):
     for batch_logits, batch_y, rows in DataLoader(
         TensorDataset(logits, y, torch.arange(N)), batch_size=BATCH_SIZE, sampler=sampler
     ):
-        loss_metric.update(*metrics.weighted(F.cross_entropy(batch_logits, batch_y), len(batch_y)))
+        loss_metric.update(*metrics.weighted(F.cross_entropy(batch_logits, batch_y), batch_y))
         accuracy.update(batch_logits, batch_y)
         seen += rows.tolist()
     return loss_metric, accuracy, seen

@@ -98,3 +98,36 @@ def test_empty_and_non_tensor_inputs():
         TensorLoader(torch.zeros(0, 2), torch.zeros(0), 1)
     with pytest.raises(ValueError, match="as_tensors"):
         TensorLoader([[1.0]], [0], 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 80), batch_size=st.integers(1, 12), num_replicas=st.integers(1, 4),
+       shuffle=st.booleans(), seed=st.integers(0, 2**16))
+def test_processes_share_every_batch_that_one_process_would_see(n, batch_size, num_replicas, shuffle, seed):
+    X, y = make_data(n)
+
+    def epochs(**kwargs):
+        loader = TensorLoader(X, y, batch_size, shuffle=shuffle,
+                              generator=torch.Generator().manual_seed(seed), **kwargs)
+        return len(loader), [batches(loader) for _ in range(2)]
+
+    length, alone = epochs()
+    shares = [epochs(num_replicas=num_replicas, rank=rank) for rank in range(num_replicas)]
+    assert {len_ for len_, _ in shares} == {length}, "every process runs the same number of steps"
+    for epoch in range(2):
+        for step, (xb, yb) in enumerate(alone[epoch]):
+            parts = [share[epoch][step] for _, share in shares]
+            assert torch.equal(torch.cat([p[0] for p in parts]), xb)
+            assert torch.equal(torch.cat([p[1] for p in parts]), yb)
+            sizes = [len(p[1]) for p in parts]
+            assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"num_replicas": 0}, "num_replicas must be a positive integer"),
+    ({"num_replicas": 2, "rank": 2}, r"rank must be in 0 \.\.\. 1"),
+])
+def test_bad_shards_are_refused(kwargs, message):
+    X, y = make_data(4)
+    with pytest.raises(ValueError, match=message):
+        TensorLoader(X, y, 2, **kwargs)

@@ -28,7 +28,7 @@ def epoch_metrics(loader, reduction):
     loss_metric, accuracy = metrics.Mean(), metrics.Accuracy()
     for logits, y in loader:
         loss = F.cross_entropy(logits, y, reduction=reduction)
-        loss_metric.update(*metrics.weighted(loss, len(y), reduction))
+        loss_metric.update(*metrics.weighted(loss, y, reduction=reduction))
         accuracy.update(logits, y)
     return loss_metric.compute(), accuracy.compute()
 
@@ -86,7 +86,7 @@ def test_distinct_losses_with_a_partial_last_batch_always_show_the_bias(full, ba
     assert mean_of_batch_means(losses, batch_size) != pytest.approx(losses.mean().item(), abs=1e-9)
     loss_metric = metrics.Mean()
     for xb, _ in TensorLoader(losses, losses, batch_size):
-        loss_metric.update(*metrics.weighted(xb.mean(), len(xb)))
+        loss_metric.update(*metrics.weighted(xb.mean(), torch.zeros(len(xb), dtype=torch.long)))
     assert loss_metric.compute() == pytest.approx(losses.mean().item(), abs=1e-9)
 
 
@@ -118,7 +118,7 @@ def test_weighted_gives_the_same_mean_for_every_reduction():
     for reduction in REDUCTIONS:
         loss_metric = metrics.Mean()
         loss = F.cross_entropy(logits, y, reduction=reduction)
-        loss_metric.update(*metrics.weighted(loss, len(y), reduction))
+        loss_metric.update(*metrics.weighted(loss, y, reduction=reduction))
         assert loss_metric.compute() == pytest.approx(F.cross_entropy(logits, y).item(), abs=1e-12)
 
 
@@ -206,7 +206,7 @@ def test_non_integer_targets(target):
     (torch.tensor([0, 1, 1]), torch.tensor([0, 1]), r"shape \(3,\) do not match"),
     (torch.tensor([0.9, 0.2]), torch.tensor([1, 0]), "must be integer class indices, got torch.float32"),
     (torch.randn(2, 3), torch.tensor([0, 3]), "labels from 0 to 3, but the logits have 3 classes"),
-    (torch.randn(2, 3), torch.tensor([-100, 1]), "labels from -100 to 1"),
+    (torch.randn(2, 3), torch.tensor([-100, 1]), r"labels from -100 to 1.*Accuracy\(ignore_index=-100\)"),
     (torch.randn(3), torch.tensor(1), "got a single number"),
 ])
 def test_mismatched_predictions_and_targets(preds, target, message):
@@ -214,16 +214,15 @@ def test_mismatched_predictions_and_targets(preds, target, message):
         metrics.Accuracy().update(preds, target)
 
 
-@pytest.mark.parametrize("loss, batch_size, reduction, message", [
-    (torch.tensor(1.0), 4, "avg", "reduction must be 'mean', 'sum' or 'none'"),
-    (torch.tensor(1.0), 0, "mean", "batch_size must be a positive integer"),
-    (torch.tensor(1.0), 2.0, "sum", "batch_size must be a positive integer"),
-    (torch.ones(4), 4, "mean", r"shape \(4,\); was it computed with reduction='none'"),
-    (torch.ones(3), 4, "none", "has 3 values for batch_size=4"),
+@pytest.mark.parametrize("loss, y, reduction, message", [
+    (torch.tensor(1.0), torch.tensor([0, 1]), "avg", "reduction must be 'mean', 'sum' or 'none'"),
+    (torch.tensor(1.0), 4, "mean", "y must be the batch's targets as a tensor, got int"),
+    (torch.ones(4), torch.tensor([0, 1, 0, 1]), "mean", r"\(4,\); was it computed with reduction='none'"),
+    (torch.ones(3), torch.tensor([0, 1, 0, 1]), "none", r"one loss per target, shape \(4,\), but .* \(3,\)"),
 ])
-def test_weighted_rejects_inconsistent_arguments(loss, batch_size, reduction, message):
-    with pytest.raises(ValueError, match=message):
-        metrics.weighted(loss, batch_size, reduction)
+def test_weighted_rejects_inconsistent_arguments(loss, y, reduction, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        metrics.weighted(loss, y, reduction=reduction)
 
 
 def test_distributed_must_be_a_boolean():
@@ -237,3 +236,95 @@ def test_nan_loss_shows_in_the_mean():
     m = metrics.Mean()
     m.update(float("nan"), weight=2)
     assert math.isnan(m.compute())
+
+
+def test_python_numbers_are_kept_in_float64_without_a_float32_detour():
+    m = metrics.Mean()
+    m.update(0.1)
+    assert m.compute() == 0.1
+    m = metrics.Mean()
+    m.update(1.0, 0.1)
+    m.update(3.0, 0.3)
+    assert m.compute() == (1.0 * 0.1 + 3.0 * 0.3) / (0.1 + 0.3)  # float64 arithmetic throughout
+
+
+def test_a_weight_of_zero_counts_for_nothing_even_nan():
+    m = metrics.Mean()
+    m.update(torch.tensor(float("nan")), weight=torch.tensor(0.0))  # torch's mean over ignored targets
+    m.update(2.0, weight=3)
+    assert m.compute() == 2.0
+
+
+def test_the_state_lives_on_the_device_of_the_values():
+    m, acc = metrics.Mean(), metrics.Accuracy()
+    m.update(torch.ones(3, device="meta"))
+    acc.update(torch.zeros(3, 4, device="meta"), torch.zeros(3, dtype=torch.long, device="meta"))
+    assert m.total.device.type == m.weight.device.type == "meta"
+    assert acc.correct.device.type == acc.total.device.type == "meta"
+    m.reset()
+    assert m.total.device.type == "meta", "reset keeps the device"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_metrics_on_the_gpu_equal_the_cpu_result():
+    logits, y = make_dataset(257, 5, 3)
+    y[::7] = -100
+    results = []
+    for device in ("cpu", "cuda"):
+        loss_metric, accuracy = metrics.Mean(), metrics.Accuracy(ignore_index=-100)
+        for start in range(0, len(y), 32):
+            z, t = logits[start:start + 32].to(device), y[start:start + 32].to(device)
+            loss_metric.update(*metrics.weighted(F.cross_entropy(z, t), t))
+            accuracy.update(z, t)
+        assert loss_metric.total.device.type == device
+        results.append((loss_metric.compute(), accuracy.compute()))
+    assert results[0] == pytest.approx(results[1], rel=1e-12)
+
+
+def test_updates_never_read_values_back_to_the_host():
+    # The meta device has shapes but no values: reading one (.item(), bool(), .cpu()) raises.
+    # Updates must run there, as they would on a GPU without making it wait; compute reads.
+    logits = torch.randn(8, 3, device="meta")
+    y = torch.zeros(8, dtype=torch.long, device="meta")
+    loss_metric, accuracy = metrics.Mean(), metrics.Accuracy(ignore_index=-100)
+    for _ in range(3):
+        loss_metric.update(*metrics.weighted(F.cross_entropy(logits, y, reduction="sum"), y, reduction="sum"))
+        accuracy.update(logits, y)
+    for metric in loss_metric, accuracy:
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            metric.compute()
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 120), batch_size=st.integers(1, 40), num_classes=st.integers(2, 5),
+       seed=st.integers(0, 2**16), use_weight=st.booleans(), ignored=st.floats(0, 0.9),
+       reduction=st.sampled_from(REDUCTIONS))
+def test_epoch_loss_equals_one_call_over_the_dataset_with_weights_and_ignored_targets(
+        n, batch_size, num_classes, seed, use_weight, ignored, reduction):
+    logits, y = make_dataset(n, num_classes, seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    y[torch.rand(n, generator=generator, dtype=torch.float64) < ignored] = -100
+    if (y == -100).all():
+        y[0] = 0
+    weight = torch.rand(num_classes, generator=generator, dtype=torch.float64) + 0.1 if use_weight else None
+    loss_metric = metrics.Mean()
+    for start in range(0, n, batch_size):
+        z, t = logits[start:start + batch_size], y[start:start + batch_size]
+        loss = F.cross_entropy(z, t, weight=weight, reduction=reduction)
+        loss_metric.update(*metrics.weighted(loss, t, reduction=reduction, weight=weight))
+    expected = F.cross_entropy(logits, y, weight=weight).item()
+    assert loss_metric.compute() == pytest.approx(expected, rel=1e-6)
+    # The mean of batch-size-weighted batch means is what this replaces; with ignored targets
+    # or class weights it is generally off.
+
+
+def test_accuracy_skips_ignored_targets_and_counts_top_k():
+    logits = torch.tensor([[3.0, 2.0, 1.0], [1.0, 3.0, 2.0], [1.0, 2.0, 3.0], [0.0, 0.5, 1.0]])
+    y = torch.tensor([1, 2, -100, 0])
+    top1, top2 = metrics.Accuracy(ignore_index=-100), metrics.Accuracy(top_k=2, ignore_index=-100)
+    top1.update(logits, y)
+    top2.update(logits, y)
+    assert (top1.correct.item(), top1.total.item()) == (0, 3)
+    assert (top2.correct.item(), top2.total.item()) == (2, 3)
+    with pytest.raises(ValueError, match="top_k > 1 needs the scores"):
+        metrics.Accuracy(top_k=2).update(torch.tensor([0, 1]), torch.tensor([0, 1]))

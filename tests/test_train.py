@@ -107,7 +107,7 @@ def test_running_loss_is_logged_every_k_batches_as_a_per_sample_mean():
 # --- non-finite losses ------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", [math.nan, math.inf])
-def test_non_finite_loss_stops_training_naming_epoch_and_batch(value):
+def test_non_finite_loss_stops_training_at_the_end_of_the_epoch_naming_the_batch(value):
     X, y = make_data(16)
     loader = TensorLoader(X, y, 4)  # 4 batches per epoch
     steps = []
@@ -117,7 +117,17 @@ def test_non_finite_loss_stops_training_naming_epoch_and_batch(value):
         train.fit(frozen_model(), loader, loss_fn, lambda: steps.append(1), num_epochs=3, progress=False)
     assert (info.value.epoch, info.value.batch) == (2, 3)
     assert str(value) in str(info.value) and "smaller lr" in str(info.value)
-    assert len(steps) == 4 + 2, "the bad batch must not update the parameters"
+    assert "not usable" in str(info.value)
+    assert len(steps) == 4 + 4, "checked on the device: the epoch ends, the next one never starts"
+
+
+def test_a_logged_line_notices_a_non_finite_loss_before_the_epoch_ends():
+    X, y = make_data(16)
+    steps, lines = [], []
+    with pytest.raises(train.NonFiniteLossError, match="epoch 1, batch 1 of 8"):
+        train.train_epoch(frozen_model(), TensorLoader(X, y, 2), NaNAt(at=1), lambda: steps.append(1),
+                          log_every=2, log=lines.append)
+    assert len(steps) == 1 and lines == []  # stopped before the logged batch updates anything
 
 
 def test_diverging_from_scratch_softmax_regression_is_stopped():
@@ -338,3 +348,118 @@ def test_fit_tells_a_distributed_sampler_the_epoch():
     loader.sampler = Sampler()
     train.fit(frozen_model(), loader, F.cross_entropy, no_step, num_epochs=3, progress=False)
     assert Sampler.epochs == [1, 2, 3]
+
+
+# --- gradient accumulation, DDP, no waiting for the device ------------------------------
+
+class SequenceModel(nn.Module):
+    """Per-position logits N×C×T from inputs N×T×4: a sequence task in miniature."""
+
+    def __init__(self, num_classes):
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = nn.Linear(4, num_classes, dtype=torch.float64)
+
+    def forward(self, X):
+        return self.linear(X).transpose(1, 2)
+
+
+def sequence_data(n, length, num_classes, seed, padded_fraction=0.4):
+    """Float64 inputs and targets with padding (-100), so batches hold unequal token counts."""
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, length, 4, generator=generator, dtype=torch.float64)
+    y = torch.randint(num_classes, (n, length), generator=generator)
+    y[torch.rand(n, length, generator=generator) < padded_fraction] = -100
+    y[0, 0] = 0  # at least one token counts
+    return X, y
+
+
+def captured_gradient(model):
+    """A step() that keeps a copy of the gradient it would apply, then zeroes it."""
+    grads = []
+
+    def step():
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+        for p in model.parameters():
+            p.grad = None
+    return step, grads
+
+
+def full_batch_gradient(model, X, y, loss_fn):
+    model.zero_grad()
+    loss_fn(model(X), y).backward()
+    grad = torch.cat([p.grad.flatten() for p in model.parameters()])
+    model.zero_grad()
+    return grad
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 24), batch_size=st.integers(1, 6), seed=st.integers(0, 2**16),
+       use_weight=st.booleans())
+def test_accumulated_gradient_equals_the_full_batch_gradient(n, batch_size, seed, use_weight):
+    X, y = sequence_data(n, 5, 3, seed)
+    weight = torch.tensor([1.0, 2.5, 0.5], dtype=torch.float64) if use_weight else None
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    model = SequenceModel(3)
+    loader = TensorLoader(X, y, batch_size)
+    step, grads = captured_gradient(model)
+    train.train_epoch(model, loader, loss_fn, step, accumulate=len(loader))
+    assert len(grads) == 1
+    torch.testing.assert_close(grads[0], full_batch_gradient(model, X, y, loss_fn), rtol=1e-6, atol=1e-12)
+
+
+def test_averaging_per_micro_batch_means_is_what_goes_wrong():
+    X, y = sequence_data(12, 6, 3, seed=1)
+    y[:4, 1:] = -100  # the first micro-batch holds far fewer tokens than the others
+    model, loss_fn = SequenceModel(3), nn.CrossEntropyLoss()
+    full = full_batch_gradient(model, X, y, loss_fn)
+    naive = sum(full_batch_gradient(model, X[i:i + 4], y[i:i + 4], loss_fn) for i in (0, 4, 8)) / 3
+    step, grads = captured_gradient(model)
+    train.train_epoch(model, TensorLoader(X, y, 4), loss_fn, step, accumulate=3)
+    assert (naive - full).norm() / full.norm() > 0.01
+    torch.testing.assert_close(grads[0], full, rtol=1e-6, atol=1e-12)
+
+
+def ddp_gradient(X, y, weight):
+    """One DDP step (runs inside distributed.launch): rank r holds its own rows, unequal counts."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    rank = dist.get_rank()
+    rows = slice(0, 3) if rank == 0 else slice(3, None)  # 3 and 5 sequences, different padding
+    model = SequenceModel(3)
+    ddp = DistributedDataParallel(model)
+    step, grads = captured_gradient(model)
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    result = train.train_epoch(ddp, TensorLoader(X[rows], y[rows], 8), loss_fn, step, distributed=True)
+    return grads[0], result
+
+
+@pytest.mark.parametrize("use_weight", [False, True])
+def test_ddp_gradient_equals_the_single_process_full_batch_gradient(use_weight):
+    distributed = pytest.importorskip("lossbook.distributed")
+    X, y = sequence_data(8, 7, 3, seed=2)
+    y[:3, 2:] = -100  # rank 0's tokens are few
+    weight = torch.tensor([1.0, 2.5, 0.5], dtype=torch.float64) if use_weight else None
+    results = distributed.launch(ddp_gradient, world_size=2, args=(X, y, weight), timeout=60,
+                                 start_method="fork")
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    expected = full_batch_gradient(SequenceModel(3), X, y, loss_fn)
+    with torch.no_grad():
+        expected_loss = loss_fn(SequenceModel(3)(X), y).item()
+    for grad, result in results:
+        torch.testing.assert_close(grad, expected, rtol=1e-6, atol=1e-12)
+        assert result["loss"] == pytest.approx(expected_loss, rel=1e-9)
+
+
+def test_the_training_loop_never_waits_for_the_device():
+    # The meta device has shapes but no values: reading one raises. Every batch must run
+    # before the first read, which is the end of the epoch's check and metrics.
+    model = nn.Linear(4, 3, device="meta")
+    forwards = []
+    model.register_forward_hook(lambda *args: forwards.append(1))
+    X, y = torch.randn(8, 4, device="meta"), torch.zeros(8, dtype=torch.long, device="meta")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        train.train_epoch(model, [(X, y)] * 5, nn.CrossEntropyLoss(), optimizer, accumulate=2)
+    assert len(forwards) == 5

@@ -13,11 +13,8 @@ Example:
 
 import argparse
 import math
-import os
 
 import torch
-
-from lossbook import ddp
 
 
 def device(text: str) -> torch.device:
@@ -51,17 +48,9 @@ def _checked(kind, ok, requirement: str):
 positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
 non_negative_int = _checked(int, lambda value: value >= 0, "an integer >= 0")
 positive_float = _checked(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
+non_negative_float = _checked(float, lambda value: math.isfinite(value) and value >= 0, "a number >= 0")
 momentum = _checked(float, lambda value: 0 <= value < 1, "a number in [0, 1)")
-
-
-def batch_size(text: str) -> int:
-    """A positive global batch size that splits evenly over the processes torchrun started."""
-    value = positive_int(text)
-    world_size = int(os.environ["WORLD_SIZE"]) if ddp.launched_by_torchrun() else 1
-    if value % world_size:
-        raise argparse.ArgumentTypeError(f"{value} does not split evenly over the {world_size} processes "
-                                         f"that torchrun started; use a multiple of {world_size}")
-    return value
+probability = _checked(float, lambda value: 0 <= value <= 1, "a number in [0, 1]")
 
 
 def subset(text: str) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from torchvision import datasets
 from lossbook.loader import TensorLoader
 
 __all__ = [
-    "FASHION_MNIST_CLASSES", "CorruptDataError", "DataError", "DataNotFoundError",
+    "FASHION_MNIST_CLASSES", "MNIST_MEAN_STD", "CorruptDataError", "DataError", "DataNotFoundError",
     "TensorLoader", "as_tensors", "data_root", "fashion_mnist", "mnist",
 ]
 
@@ -24,6 +24,9 @@ FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+# The mean and standard deviation of MNIST's 60,000 official training images' pixels in
+# [0, 1]: the `Normalize((0.1307,), (0.3081,))` of PyTorch's examples (chapter 5 computes them).
+MNIST_MEAN_STD = (0.1307, 0.3081)
 
 
 class DataError(RuntimeError):

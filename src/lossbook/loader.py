@@ -3,7 +3,9 @@
 Introduced in the intro's "Running the book" and used by every chapter that trains.
 `torch.utils.data.DataLoader` over a torchvision dataset decodes each image with PIL and
 collates one sample at a time; when the whole dataset fits in memory as two tensors,
-slicing them is an order of magnitude faster and gives the same batches.
+slicing them is an order of magnitude faster and gives the same batches. On several
+processes (the chapter "An MLP on MNIST", `torchrun`), every process cuts the same
+batches and takes its share of each: together they see what one process would.
 """
 
 import math
@@ -22,13 +24,22 @@ class TensorLoader:
     seeded `generator` (or `torch.manual_seed`) yields exactly the batches that
     `DataLoader(TensorDataset(X, y), batch_size, shuffle=True, generator=...)` would.
 
+    With `num_replicas` processes, each one draws the same order (seed every process
+    alike), cuts the same batches, and yields the `rank`-th of `num_replicas` nearly equal
+    parts of each: every process runs the same number of steps, every sample is seen
+    exactly once (no padding), and `num_replicas=1` gives the batches above. The parts of
+    a batch may differ in size by one (or be empty for a tiny last batch), which is why
+    `train` normalises by counts summed over the processes.
+
     Args:
         X: Inputs, first dimension indexing samples.
         y: Targets, same length as `X`.
-        batch_size: Samples per batch, at least 1.
+        batch_size: Samples per batch, at least 1; over all processes with `num_replicas`.
         shuffle: Draw a new random order every epoch.
         drop_last: Drop the last batch if it is smaller than `batch_size`.
         generator: Random generator for the order; the global one if None.
+        num_replicas: Number of processes sharing every batch.
+        rank: This process, in `0 … num_replicas - 1`.
 
     Raises:
         ValueError: If `X` and `y` differ in length, are empty, or `batch_size < 1`.
@@ -40,6 +51,8 @@ class TensorLoader:
         (3, 5)
         >>> [yb.tolist() for _, yb in loader]
         [[0, 1], [2, 3], [4]]
+        >>> [[yb.tolist() for _, yb in TensorLoader(X, y, 2, num_replicas=2, rank=r)] for r in (0, 1)]
+        [[[0], [2], [4]], [[1], [3], []]]
     """
 
     def __init__(
@@ -50,10 +63,18 @@ class TensorLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         generator: torch.Generator | None = None,
+        *,
+        num_replicas: int = 1,
+        rank: int = 0,
     ):
         _check_tensors(X, y)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
+            raise ValueError(f"num_replicas must be a positive integer, got {num_replicas!r}.")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank must be in 0 ... {num_replicas - 1}, got rank={rank}.")
+        self.num_replicas, self.rank = num_replicas, rank
         self.dataset = TensorDataset(X, y)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -77,7 +98,9 @@ class TensorLoader:
         order = None if generator is None else torch.randperm(len(X), generator=generator)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             # Without shuffling a slice is a view: no copy at all.
-            rows = slice(start, start + self.batch_size)
+            rows = slice(start, min(start + self.batch_size, len(X)))
+            if self.num_replicas > 1:
+                rows = self._share(rows)
             if order is not None:
                 rows = order[rows]
             yield X[rows], y[rows]
@@ -85,6 +108,12 @@ class TensorLoader:
             # RandomSampler draws one more (empty) permutation when it runs out; so do we,
             # so that the next epoch's order matches DataLoader's too.
             torch.randperm(len(X), generator=generator)
+
+    def _share(self, rows: slice) -> slice:
+        """This process's contiguous part of the batch `rows`: sizes differ by at most one."""
+        size, extra = divmod(rows.stop - rows.start, self.num_replicas)
+        start = rows.start + self.rank * size + min(self.rank, extra)
+        return slice(start, start + size + (self.rank < extra))
 
     def _shuffle_generator(self) -> torch.Generator:
         if self.generator is not None:

@@ -174,3 +174,18 @@ def _check_labels(y: torch.Tensor, scores: torch.Tensor, ignore_index: int, name
             f"got values from {labels.min().item()} to {labels.max().item()}; labels starting at 1 "
             "need y - 1, else give the model one output per class."
         )
+
+
+def count(y: torch.Tensor, *, weight: torch.Tensor | None = None, ignore_index: int = -100) -> torch.Tensor:
+    """What `reduction="mean"` divides by: the targets that count, or their summed class weights.
+
+    Example:
+        >>> count(torch.tensor([0, 2, -100, 1]))
+        tensor(3.)
+    """
+    if y.dtype.is_floating_point and y.dim() >= 2:  # probability targets: every row and position
+        return torch.tensor(y.numel() // y.shape[1], dtype=y.dtype, device=y.device)
+    kept = y != ignore_index
+    if weight is None:
+        return kept.sum().to(torch.get_default_dtype())
+    return torch.where(kept, weight[torch.where(kept, y, 0)], 0).sum()

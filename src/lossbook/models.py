@@ -11,14 +11,22 @@ MLP_SIZES = (784, 512, 256, 128, 64, 10)
 
 
 def softmax_regression(num_inputs: int = 784, num_classes: int = 10) -> nn.Sequential:
-    """A linear model from flattened images to class logits.
+    """A linear model from flattened images to class logits, initialized as in chapter 4.
+
+    The weights are drawn from N(0, 0.01²) and the biases start at 0 (the recipe of the
+    softmax-regression chapter, from *Dive into Deep Learning*), so every class starts
+    with a probability close to 1/10.
 
     Example:
         >>> import torch
-        >>> softmax_regression()(torch.zeros(2, 1, 28, 28)).shape
-        torch.Size([2, 10])
+        >>> model = softmax_regression()
+        >>> model(torch.zeros(2, 1, 28, 28)).shape, model[1].bias.abs().sum().item()
+        (torch.Size([2, 10]), 0.0)
     """
-    return nn.Sequential(nn.Flatten(), nn.Linear(num_inputs, num_classes))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(num_inputs, num_classes))
+    nn.init.normal_(model[1].weight, mean=0.0, std=0.01)
+    nn.init.zeros_(model[1].bias)
+    return model
 
 
 def mlp(sizes: tuple[int, ...] = MLP_SIZES) -> nn.Sequential:

@@ -1,6 +1,5 @@
-"""lossbook.ddp: training shards and evaluation shards, and a real 2-process torchrun of the runner."""
+"""lossbook.torchrun: joining torchrun's process group, and a real 2-process torchrun of the runner."""
 
-import math
 import os
 import signal
 import socket
@@ -10,88 +9,22 @@ import time
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from lossbook import cli, data, ddp, train
+from lossbook import cli, data, torchrun, train
 
 LOOPBACK = "127.0.0.1"
 # The torchrun job below takes about 15 s on an idle 2-core machine; this only stops a hang.
 TIMEOUT = 240.0
 
 
-def sharded(n, batch_size, world_size, seed=0, epoch=0):
-    """The label batches of every process for one epoch; the labels are the sample indices."""
-    X, y = torch.arange(n, dtype=torch.float64)[:, None], torch.arange(n)
-    shards = [ddp.ShardedBatches(X, y, batch_size, rank=rank, world_size=world_size, seed=seed)
-              for rank in range(world_size)]
-    batches = []
-    for shard in shards:
-        shard.set_epoch(epoch)
-        rows = list(shard)
-        assert all(torch.equal(Xb[:, 0].long(), yb) for Xb, yb in rows)  # X and y stay paired
-        assert len(rows) == len(shard)
-        batches.append([yb.tolist() for _, yb in rows])
-    return batches
-
-
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 300), per_process=st.integers(1, 9), world_size=st.integers(1, 4),
-       seed=st.integers(0, 3), epoch=st.integers(0, 3))
-def test_processes_take_equal_slices_of_the_batches_one_process_would_see(n, per_process, world_size,
-                                                                          seed, epoch):
-    batch_size = per_process * world_size
-    (alone,) = sharded(n, batch_size, 1, seed, epoch)
-    together = sharded(n, batch_size, world_size, seed, epoch)
-    order = [i for batch in alone for i in batch]
-    assert sorted(order) == list(range(n))  # one process: a permutation, every sample once
-    assert [len(shard) for shard in together] == [math.ceil(n / batch_size)] * world_size
-    for step, batch in enumerate(alone):
-        slices = [shard[step] for shard in together]
-        assert len({len(s) for s in slices}) == 1, "every process must take an equal share"
-        joined = [i for s in slices for i in s]
-        extra = joined[len(batch):]
-        assert joined[:len(batch)] == batch
-        # Only the last batch is topped up, with fewer than world_size samples from the start.
-        assert len(extra) < world_size and (not extra or step == len(alone) - 1)
-        assert extra == [order[i % n] for i in range(len(extra))]
-
-
-def test_every_epoch_draws_a_new_order_that_every_process_agrees_on():
-    epoch_1, epoch_1_again, epoch_2 = (sharded(100, 10, 2, seed=5, epoch=e) for e in (1, 1, 2))
-    assert epoch_1 == epoch_1_again
-    assert epoch_1 != epoch_2
-    assert sharded(100, 10, 2, seed=6, epoch=1) != epoch_1
-
-
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"batch_size": 5, "world_size": 2}, "multiple of the 2 processes"),
-    ({"batch_size": 0}, "positive multiple"),
-    ({"batch_size": 4, "rank": 2, "world_size": 2}, "rank must be in 0 ... 1"),
-])
-def test_sharded_batches_reject_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ddp.ShardedBatches(torch.zeros(8, 2), torch.zeros(8, dtype=torch.long), **kwargs)
-
-
-@settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 200), world_size=st.integers(1, 5))
-def test_evaluation_shards_hold_every_sample_exactly_once(n, world_size):
-    X, y = torch.arange(n) * 10, torch.arange(n)
-    shards = [ddp.evaluation_shard(X, y, ddp.Processes(rank, world_size)) for rank in range(world_size)]
-    assert sorted(i for _, shard_y in shards for i in shard_y.tolist()) == list(range(n))
-    assert all(torch.equal(shard_X, shard_y * 10) for shard_X, shard_y in shards)
-    assert max(len(s) for _, s in shards) - min(len(s) for _, s in shards) <= 1
-
-
 def test_outside_torchrun_there_is_no_process_group_to_join(monkeypatch):
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
         monkeypatch.delenv(name, raising=False)
-    assert not ddp.launched_by_torchrun()
+    assert not torchrun.launched_by_torchrun()
     with pytest.raises(RuntimeError, match="torchrun --nproc_per_node"):
-        ddp.start(torch.device("cpu"))
+        torchrun.start(torch.device("cpu"))
     model = torch.nn.Linear(2, 2)
-    assert ddp.wrap(model, ddp.Processes()) is model  # one process: no wrapper
+    assert torchrun.wrap(model, torchrun.Processes()) is model  # one process: no wrapper
 
 
 # --- a real torchrun job ------------------------------------------------------------------
@@ -149,7 +82,7 @@ def test_torchrun_reports_exact_metrics_and_trains_like_one_process(real_data_ro
     model = cli.MODELS["mlp"]()
     model.load_state_dict(saved["model"])
     X_test, y_test = data.as_tensors(torch.utils.data.Subset(data.mnist(train=False), range(1001)),
-                                     normalize=cli.MNIST_MEAN_STD)
+                                     normalize=data.MNIST_MEAN_STD)
     loss_fn = torch.nn.CrossEntropyLoss()
     single = train.evaluate(model, data.TensorLoader(X_test, y_test, 1001), loss_fn)
     reported = saved["history"][-1]

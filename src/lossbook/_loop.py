@@ -1,0 +1,162 @@
+"""The training loop's parts (`lossbook.train`): its error, what it watches, checks, a progress bar.
+
+Taught with `lossbook.train` in the chapter "Softmax regression on Fashion-MNIST".
+"""
+
+import importlib.util
+from collections.abc import Callable, Iterable
+
+import torch
+import torch.distributed as dist
+
+from lossbook import metrics
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; `epoch` (None in `evaluate`) and `batch` say where, from 1.
+
+    Example:
+        >>> error = NonFiniteLossError(float("nan"), epoch=2, batch=7, num_batches=235)
+        >>> error.epoch, error.batch, str(error)
+        (2, 7, 'the loss is nan at epoch 2, batch 7 of 235; ...')
+    """
+
+    def __init__(self, value: float, epoch: int | None, batch: int, num_batches: int | None):
+        self.epoch, self.batch = epoch, batch
+        where = "evaluation" if epoch is None else f"epoch {epoch}"
+        of = f" of {num_batches}" if num_batches else ""
+        then = "" if epoch is None else (
+            " Training stopped at the end of the epoch (the loop checks on the device, so as never "
+            "to wait for it): every update from that batch on used a non-finite gradient, so the "
+            "parameters are not usable.")
+        super().__init__(
+            f"the loss is {value} at {where}, batch {batch}{of};{then} Usual fixes: a smaller lr, "
+            "inputs scaled to a small range (e.g. [0, 1]), or a loss computed from logits "
+            "(log-softmax) instead of log(softmax(...))."
+        )
+
+
+def step_functions(optimizer_or_step) -> tuple[Callable[[], object], Callable[[], object]]:
+    """`(step, zero_grad)` for an optimizer, or for a hand-written step that zeroes the grads."""
+    if isinstance(optimizer_or_step, torch.optim.Optimizer):
+        # set_to_none (the default) frees the grads between steps instead of filling them with 0.
+        return optimizer_or_step.step, optimizer_or_step.zero_grad
+    if callable(optimizer_or_step):
+        return optimizer_or_step, lambda: None  # a hand-written step zeroes the grads itself
+    raise TypeError(
+        f"optimizer_or_step must be a torch.optim optimizer or a callable step(), got "
+        f"{type(optimizer_or_step).__name__}; e.g. torch.optim.SGD(model.parameters(), lr=0.1)."
+    )
+
+
+def loss_options(loss_fn: Callable | None) -> dict:
+    """The options of an `nn` loss that decide what a batch counts for: `weight`, `ignore_index`."""
+    options = {}
+    if getattr(loss_fn, "weight", None) is not None:
+        options["weight"] = loss_fn.weight
+    if isinstance(getattr(loss_fn, "ignore_index", None), int):
+        options["ignore_index"] = loss_fn.ignore_index
+    return options
+
+
+def reduction_of(loss_fn: Callable, loss: torch.Tensor, y: torch.Tensor) -> str:
+    """`"mean"`, `"sum"` or `"none"`: what `loss_fn` returned, from its shape and `reduction`."""
+    if loss.dim() == 0:
+        return "sum" if getattr(loss_fn, "reduction", "mean") == "sum" else "mean"
+    per_target = y.shape[:1] + y.shape[2:] if y.dtype.is_floating_point and y.dim() >= 2 else y.shape
+    if loss.shape == per_target:
+        return "none"
+    raise ValueError(
+        f"loss_fn returned a loss of shape {tuple(loss.shape)} for targets of shape {tuple(y.shape)}; "
+        f"return the batch mean (a scalar) or one loss per sample (shape {tuple(per_target)})."
+    )
+
+
+def device_of(model: Callable) -> torch.device | None:
+    """Where an `nn.Module`'s parameters are; None for a plain function (batches stay put)."""
+    if isinstance(model, torch.nn.Module):
+        parameter = next(model.parameters(), None)
+        return None if parameter is None else parameter.device
+    return None
+
+
+def to(tensor: torch.Tensor, device: torch.device | None) -> torch.Tensor:
+    """`tensor` on `device` (without waiting for the copy), or as it is if `device` is None."""
+    return tensor if device is None else tensor.to(device, non_blocking=True)
+
+
+def check_positive(name: str, value, allow_none: bool = False) -> None:
+    """A clear error unless `value` is a positive integer (or None, if allowed)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def progress_bar(loader: Iterable, progress: bool, description: str):
+    """`loader` itself, or wrapped in a tqdm bar: a widget in Jupyter, else text."""
+    if not progress:
+        return loader
+    # tqdm.auto draws a widget in Jupyter, but only if ipywidgets is installed; without it,
+    # it warns "IProgress not found" and prints the text bar anyway, cluttering notebook
+    # outputs. So: the widget where it works, the plain text bar (no warning) elsewhere.
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm(loader, desc=description, unit="batch", leave=True)
+
+
+class Watch:
+    """The epoch's metrics, the running loss, and where the loss first stopped being finite."""
+
+    def __init__(self, epoch: int | None, loader, distributed: bool, ignore_index: int | None):
+        self.epoch, self.distributed = epoch, distributed
+        self.num_batches = len(loader) if hasattr(loader, "__len__") else None
+        self.loss, self.running = metrics.Mean(), metrics.Mean()
+        self.accuracy = metrics.Accuracy(ignore_index=ignore_index)
+        self.has_loss = False
+        # The first batch whose loss was not finite (0: none yet), and that loss: kept on
+        # the device, where checking costs no wait, and looked at only in `check`.
+        self.bad_batch = torch.zeros((), dtype=torch.int64)
+        self.bad_value = torch.zeros((), dtype=torch.float64)
+
+    def add(self, batch: int, scores, y, value, count) -> None:
+        self.accuracy.update(scores, y)
+        if value is None:
+            return
+        self.has_loss = True
+        self.loss.update(value, count)
+        self.running.update(value, count)
+        if self.bad_batch.device != value.device:
+            self.bad_batch, self.bad_value = self.bad_batch.to(value.device), self.bad_value.to(value.device)
+        # torch's mean over a batch of ignored targets is nan (0 / 0): it counts for nothing.
+        first = (self.bad_batch == 0) & ~torch.isfinite(value) & (count != 0)
+        self.bad_batch = torch.where(first, batch, self.bad_batch)
+        self.bad_value = torch.where(first, value.to(self.bad_value.dtype), self.bad_value)
+
+    def running_loss(self) -> float:
+        self.check()
+        loss = self.running.compute(distributed=self.distributed)
+        self.running.reset()
+        return loss
+
+    def postfix_due(self, batch: int) -> bool:
+        return batch % max(1, (self.num_batches or 1000) // 20) == 0
+
+    def check(self) -> None:
+        bad_batch = self.bad_batch
+        if self.distributed and dist.is_available() and dist.is_initialized():
+            # Every process stops together: a process that raised alone would leave the
+            # others waiting in their next collective.
+            device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+            bad_batch = bad_batch.to(device, copy=True)
+            dist.all_reduce(bad_batch, op=dist.ReduceOp.MAX)
+        if bad_batch:
+            value = self.bad_value.item() if self.bad_batch else float("nan")  # another process's
+            raise NonFiniteLossError(value, self.epoch, int(bad_batch), self.num_batches)
+
+    def result(self) -> dict[str, float]:
+        self.check()
+        loss = {"loss": self.loss.compute(distributed=self.distributed)} if self.has_loss else {}
+        return loss | {"acc": self.accuracy.compute(distributed=self.distributed)}
