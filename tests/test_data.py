@@ -1,5 +1,13 @@
+import contextlib
+import math
+import os
 import shutil
-from urllib.error import URLError
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 
 import pytest
 import torch
@@ -17,12 +25,62 @@ def real_data(real_data_root, monkeypatch):
     return real_data_root
 
 
+TIMEOUT = 1.0  # seconds, for lossbook.data.DOWNLOAD_TIMEOUT: its default, 30, is too long for a test
+# Seconds after which the silent proxy hangs up: a download without a timeout fails, not hangs.
+HANG_UP_AFTER = 20.0
+
+
+def route_downloads_through(port, monkeypatch):
+    """Send this test's http(s) requests to a proxy on 127.0.0.1:`port`, set as users set one."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    # urlopen reads the proxies once, when it builds its opener: have it build one for this
+    # test, and put the previous one back afterwards.
+    monkeypatch.setattr(urllib.request, "_opener", None)
+
+
 @pytest.fixture
 def offline(monkeypatch):
     """Make every download fail as it does with no network, wherever the test runs."""
-    def no_network(*args, **kwargs):
-        raise URLError("no network (simulated)")
-    monkeypatch.setattr("torchvision.datasets.mnist.download_and_extract_archive", no_network)
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))  # bound but not listening: every connection is refused
+        route_downloads_through(refusing.getsockname()[1], monkeypatch)
+        yield
+
+
+@pytest.fixture
+def silent_proxy(monkeypatch):
+    """A proxy on 127.0.0.1 that accepts connections and never answers; yields them as a list."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)  # wake up often, to notice the end of the test
+    accepted, done = [], threading.Event()
+
+    def serve():
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append((server.accept()[0], time.monotonic()))
+            for connection, since in accepted:
+                if time.monotonic() - since > HANG_UP_AFTER:
+                    connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    route_downloads_through(server.getsockname()[1], monkeypatch)
+    yield accepted
+    done.set()
+    thread.join()
+    server.close()
+    for connection, _ in accepted:
+        connection.close()
+
+
+@pytest.fixture
+def stalled_network(silent_proxy, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", TIMEOUT)
+    return silent_proxy
 
 
 @pytest.mark.parametrize("load, n_train", [(data.fashion_mnist, 60000), (data.mnist, 60000)])
@@ -79,6 +137,44 @@ def test_missing_data_offline_says_what_to_do(tmp_path, monkeypatch, offline, lo
     assert "LOSSBOOK_DATA" in message and "online" in message
 
 
+@pytest.mark.parametrize("load, folder", [(data.mnist, "MNIST"), (data.fashion_mnist, "FashionMNIST")])
+def test_a_stalled_download_times_out_once_with_a_one_line_message(stalled_network, tmp_path, load, folder):
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(600.0)  # the caller's own default, to be restored
+    try:
+        start = time.monotonic()
+        with pytest.raises(data.DataNotFoundError) as err:
+            load()
+        elapsed = time.monotonic() - start
+        assert socket.getdefaulttimeout() == 600.0
+    finally:
+        socket.setdefaulttimeout(previous)
+    message = str(err.value)
+    assert "\n" not in message and f"{folder} is not in {tmp_path}" in message
+    assert f"timed out after {TIMEOUT:g} s" in message
+    assert "LOSSBOOK_DATA" in message and "online" in message
+    # The first timeout ends it: one connection, not one per mirror (MNIST has two) and file.
+    assert len(stalled_network) == 1
+    assert elapsed < 5 * TIMEOUT  # generous; without a timeout it would wait for the proxy to hang up
+
+
+def test_python_m_lossbook_data_reports_a_stalled_download_in_one_line(stalled_network, capsys):
+    assert data.main() == 1
+    output = capsys.readouterr()
+    assert output.out == "" and output.err.count("\n") == 1
+    assert output.err.startswith("python -m lossbook.data: error: MNIST is not in ")
+    assert f"timed out after {TIMEOUT:g} s" in output.err and "LOSSBOOK_DATA" in output.err
+
+
+def test_python_m_lossbook_data_offline_exits_1_without_a_traceback(tmp_path, offline):
+    env = os.environ | {"LOSSBOOK_DATA": str(tmp_path)}  # with the proxy that `offline` set
+    result = subprocess.run([sys.executable, "-m", "lossbook.data"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("python -m lossbook.data: error: MNIST is not in ")
+    assert result.stderr.count("\n") == 1 and "LOSSBOOK_DATA" in result.stderr
+
+
 def test_missing_data_without_download(tmp_path, monkeypatch):
     monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
     with pytest.raises(data.DataNotFoundError, match="missing: train-images"):
@@ -119,3 +215,47 @@ def test_images_and_labels_disagreeing_in_count(real_data_root, tmp_path, monkey
     monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
     with pytest.raises(data.CorruptDataError, match="10000 samples but the labels file 9999"):
         data.mnist(train=False)
+
+
+def write_idx(path, shape):
+    """An IDX file of unsigned bytes, all 0, of this shape."""
+    header = bytes([0, 0, 8, len(shape)]) + b"".join(n.to_bytes(4, "big") for n in shape)
+    path.write_bytes(header + bytes(math.prod(shape)))
+
+
+def fake_raw(root, folder="MNIST"):
+    """A small, well-formed `<root>/<folder>/raw`: 3 training and 2 test images, and their labels."""
+    raw = root / folder / "raw"
+    raw.mkdir(parents=True)
+    for split, n in [("train", 3), ("t10k", 2)]:
+        write_idx(raw / f"{split}-images-idx3-ubyte", (n, 28, 28))
+        write_idx(raw / f"{split}-labels-idx1-ubyte", (n,))
+    return raw
+
+
+def test_fake_files_load(tmp_path, monkeypatch):  # the control for the tests that spoil them
+    fake_raw(tmp_path)
+    monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
+    assert len(data.mnist(train=True)) == 3 and len(data.mnist(train=False)) == 2
+
+
+@pytest.mark.parametrize(("victim", "spoil", "says"), [
+    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+     "holds labels (an IDX file of 1 dimension), not images (3 dimensions)"),
+    ("t10k-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+     "holds images (an IDX file of 3 dimensions), not labels (1 dimension)"),
+    ("train-images-idx3-ubyte", (3, 784),
+     "holds neither images nor labels (an IDX file of 2 dimensions), not images (3 dimensions)"),
+])
+def test_another_idx_file_in_its_place_is_named_the_wrong_file(tmp_path, monkeypatch, victim, spoil, says):
+    raw = fake_raw(tmp_path, "FashionMNIST")
+    if isinstance(spoil, str):  # the other file of the split, copied over it
+        shutil.copy(raw / spoil, raw / victim)
+    else:  # a well-formed IDX file of this shape
+        write_idx(raw / victim, spoil)
+    monkeypatch.setenv("LOSSBOOK_DATA", str(tmp_path))
+    with pytest.raises(data.CorruptDataError) as err:
+        data.fashion_mnist(train=victim.startswith("train"))
+    message = str(err.value)
+    assert message.startswith(f"{raw / victim} {says}: it is the wrong file; ")
+    assert "download again" in message and "\n" not in message

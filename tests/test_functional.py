@@ -75,6 +75,49 @@ def test_logsumexp_of_infinities_and_reductions_like_torch():
                                        torch.logsumexp(x, dim, keepdim=keepdim), **TOL)
 
 
+EMPTY_SHAPES = [(0,), (5, 0), (0, 3), (5, 0, 0), (2, 0, 3)]
+
+
+def assert_same(ours, theirs):
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)  # shape, dtype and every value, -inf too
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(("shape", "dim"), [(shape, dim) for shape in EMPTY_SHAPES
+                                            for dim in range(-len(shape), len(shape))])
+def test_empty_inputs_give_torchs_result(shape, dim, dtype):
+    # Zero-size along `dim` (an empty sum: logsumexp is -inf) or along another dimension.
+    logits = torch.empty(shape, dtype=dtype)
+    assert_same(functional.softmax(logits, dim), torch.softmax(logits, dim))
+    assert_same(functional.log_softmax(logits, dim), torch.log_softmax(logits, dim))
+    for keepdim in (False, True):
+        assert_same(functional.logsumexp(logits, dim, keepdim=keepdim),
+                    torch.logsumexp(logits, dim, keepdim=keepdim))
+
+
+def test_logsumexp_over_an_empty_dimension_is_minus_infinity():
+    assert functional.logsumexp(torch.tensor([]), 0).item() == -INF
+    assert functional.logsumexp(torch.empty(5, 0), 1).tolist() == [-INF] * 5
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize(("shape", "dims"), [((5, 0), (0, 1)), ((0, 3), (-1, -2)), ((0, 3), (1,)),
+                                             ((5, 0, 0), (1, 2)), ((5, 0, 0), (0,)), ((2, 0, 3), (0, 2)),
+                                             ((2, 0, 3), (0, 1)), ((2, 0, 3), (2, 0)), ((2, 0, 3), ()),
+                                             ((0,), ())])
+def test_logsumexp_of_an_empty_input_over_several_dims_like_torch(shape, dims, keepdim):
+    x = torch.empty(shape)
+    assert_same(functional.logsumexp(x, dims, keepdim=keepdim), torch.logsumexp(x, dims, keepdim=keepdim))
+
+
+def test_logsumexp_over_no_dims_reduces_every_dim_as_torch_does_for_empty_inputs():
+    # torch.logsumexp raises for a non-empty input and dim=(), so compare with every dim named.
+    x = random_logits((2, 3, 4), scale=50.0)
+    assert_same(functional.logsumexp(x, ()), functional.logsumexp(x, (0, 1, 2)))
+    torch.testing.assert_close(functional.logsumexp(x, (), keepdim=True),
+                               torch.logsumexp(x, (0, 1, 2), keepdim=True), **TOL)
+
+
 def test_logsumexp_is_a_smooth_maximum():
     x = random_logits((20, 10), scale=30.0, dtype=torch.float64)
     lse, top = functional.logsumexp(x, 1), x.amax(1)

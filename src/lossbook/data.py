@@ -2,23 +2,31 @@
 
 Introduced in the intro ("Running the book"); used by every chapter that trains.
 The files are torchvision's: `fashion_mnist()` and `mnist()` download the official
-files when online and otherwise use what is already under `data_root()`.
+files when online (giving up after `DOWNLOAD_TIMEOUT` seconds without an answer) and
+otherwise use what is already under `data_root()`.
 """
 
 import math
 import os
+import re
+import sys
 from pathlib import Path
 
 import torch
 from torch.utils.data import Subset
 from torchvision import datasets
 
+from lossbook import downloads
 from lossbook.loader import TensorLoader
 
 __all__ = [
-    "FASHION_MNIST_CLASSES", "MNIST_MEAN_STD", "CorruptDataError", "DataError", "DataNotFoundError",
-    "TensorLoader", "as_tensors", "data_root", "fashion_mnist", "mnist",
+    "DOWNLOAD_TIMEOUT", "FASHION_MNIST_CLASSES", "MNIST_MEAN_STD", "CorruptDataError", "DataError",
+    "DataNotFoundError", "TensorLoader", "as_tensors", "data_root", "fashion_mnist", "main", "mnist",
 ]
+
+# Seconds a download waits for the network to answer (to connect, or between reads) before
+# giving up with a DataNotFoundError: raise it for a slow link; a slow but live one is never cut off.
+DOWNLOAD_TIMEOUT = 30.0
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -38,7 +46,7 @@ class DataNotFoundError(DataError):
 
 
 class CorruptDataError(DataError):
-    """A dataset file on disk is truncated or not an IDX file."""
+    """A dataset file on disk is truncated, not an IDX file, or the wrong IDX file."""
 
 
 def data_root() -> Path:
@@ -69,8 +77,9 @@ def fashion_mnist(train: bool = True, *, download: bool = True, transform=None):
         transform: Passed to torchvision (e.g. `transforms.ToTensor()`).
 
     Raises:
-        DataNotFoundError: The files are missing and could not be downloaded.
-        CorruptDataError: A file on disk is truncated or corrupt.
+        DataNotFoundError: The files are missing and could not be downloaded, or the
+            network did not answer within `DOWNLOAD_TIMEOUT` seconds.
+        CorruptDataError: A file on disk is truncated, corrupt, or another IDX file.
 
     Example:
         >>> test = fashion_mnist(train=False)
@@ -156,16 +165,16 @@ def _fetch(cls, root: Path, raw: Path, names: list[str], download: bool) -> None
     if not download:
         raise DataNotFoundError(f"{cls.__name__} is not in {raw} (missing: {missing}). {fix}")
     try:
-        cls(root, download=True)
-    except (OSError, RuntimeError) as err:
+        downloads.fetch(cls, root, DOWNLOAD_TIMEOUT)
+    except (OSError, RuntimeError) as err:  # a TimeoutError too: its message gives the time
         raise DataNotFoundError(
             f"{cls.__name__} is not in {raw} (missing: {missing}) and downloading it "
-            f"failed ({_last_line(err)}). {fix}"
+            f"failed ({err}). {fix}"
         ) from err
 
 
 def _check_idx(path: Path) -> int:
-    """Check an IDX file's header against its size; return its number of samples."""
+    """Check an IDX file's header against its name and size; return its number of samples."""
     with open(path, "rb") as f:
         header = f.read(4)
         ndim = header[3] if len(header) == 4 else 0
@@ -174,6 +183,14 @@ def _check_idx(path: Path) -> int:
             or len(dims) < 4 * ndim:
         raise CorruptDataError(
             f"{path} is not an IDX file of bytes (bad header); delete it and download again."
+        )
+    # The name says how many dimensions the file has ("idx3": images, "idx1": labels).
+    promised = re.search(r"idx(\d)", path.name)
+    if promised and ndim != int(promised[1]):
+        raise CorruptDataError(
+            f"{path} holds {_contents(ndim)} (an IDX file of {_dimensions(ndim)}), not "
+            f"{_contents(int(promised[1]))} ({_dimensions(int(promised[1]))}): it is the wrong file; "
+            f"delete it and download again, or copy the right {path.name} there."
         )
     shape = [int.from_bytes(dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4)]
     expected = 4 + 4 * ndim + math.prod(shape)
@@ -186,16 +203,38 @@ def _check_idx(path: Path) -> int:
     return shape[0]
 
 
-
-def _last_line(err: Exception) -> str:
-    # torchvision's download error lists every mirror tried; the last line is the cause.
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[-1] if lines else type(err).__name__
+def _contents(ndim: int) -> str:
+    return {1: "labels", 3: "images"}.get(ndim, "neither images nor labels")
 
 
-if __name__ == "__main__":  # `python -m lossbook.data`: fetch (or check) every dataset.
-    for load in (mnist, fashion_mnist):
-        for split in (True, False):
-            dataset = load(train=split)
-            print(f"{type(dataset).__name__:12} {'train' if split else 'test':5} "
-                  f"{len(dataset):6,} images in {data_root()}")
+def _dimensions(ndim: int) -> str:
+    return f"{ndim} dimension{'' if ndim == 1 else 's'}"
+
+def main() -> int:
+    """`python -m lossbook.data`: load every split (downloading what is missing), print its size.
+
+    Returns:
+        The exit code: 0, or 1 after printing a `DataError`'s one-line message on stderr.
+
+    Example:
+        >>> main()
+        MNIST        train 60,000 images in ...
+        MNIST        test  10,000 images in ...
+        FashionMNIST train 60,000 images in ...
+        FashionMNIST test  10,000 images in ...
+        0
+    """
+    try:
+        for load in (mnist, fashion_mnist):
+            for split in (True, False):
+                dataset = load(train=split)
+                print(f"{type(dataset).__name__:12} {'train' if split else 'test':5} "
+                      f"{len(dataset):6,} images in {data_root()}")
+    except DataError as error:
+        print(f"python -m lossbook.data: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,9 @@ logits in the thousands, where the textbook formula `exp(z) / exp(z).sum()` give
 
 The one trick: subtracting a row's maximum from every entry changes nothing
 mathematically (the factor `exp(-max)` cancels) but makes the largest exponent 0, so
-`exp` can neither overflow nor make every term 0.
+`exp` can neither overflow nor make every term 0. An empty input has no maximum and
+nothing to overflow: it gets torch's answer, an empty tensor (and `-inf`, the log of an
+empty sum, from `logsumexp` over an empty dimension).
 """
 
 import torch
@@ -74,7 +76,10 @@ def logsumexp(x: torch.Tensor, dim: int | tuple[int, ...], keepdim: bool = False
         (tensor(1000.6931, dtype=torch.float64), tensor(inf, dtype=torch.float64))
     """
     _check_floating(x, "logsumexp")
-    shift = x.detach().amax(dim, keepdim=True)
+    if isinstance(dim, (tuple, list)) and not dim:
+        # torch reads an empty tuple as every dimension (as sum and amax do); squeeze would not.
+        dim = tuple(range(x.ndim))
+    shift = _maximum(x, dim)
     # An infinite maximum would make x - shift nan; shifting by 0 instead gives -inf for an
     # all -inf input and +inf when some entry is +inf, the exact answers (and torch's).
     shift = torch.where(shift.isinf(), torch.zeros_like(shift), shift)
@@ -85,9 +90,18 @@ def logsumexp(x: torch.Tensor, dim: int | tuple[int, ...], keepdim: bool = False
 def _shifted(logits: torch.Tensor, dim: int, name: str) -> torch.Tensor:
     """`logits` minus their maximum along `dim`, so that the largest entry is 0."""
     _check_floating(logits, name)
+    return logits - _maximum(logits, dim)
+
+
+def _maximum(x: torch.Tensor, dim: int | tuple[int, ...]) -> torch.Tensor:
+    """The shift: `x`'s maximum along `dim`, kept as a size-1 dimension; 0 for an empty `x`."""
+    if x.numel() == 0:
+        # amax raises on an empty reduction, and there is nothing to overflow: shift by 0.
+        # (numel is the shape's product, known without waiting for the device.)
+        return x.new_zeros(())
     # The shift is a constant of our choosing, not part of the function: detaching it
     # keeps torch from spreading gradient over tied maxima that would cancel anyway.
-    return logits - logits.detach().amax(dim, keepdim=True)
+    return x.detach().amax(dim, keepdim=True)
 
 
 def _check_floating(x: torch.Tensor, name: str) -> None:
