@@ -2,15 +2,16 @@
 // what the HTML checks (tests/rendered) cannot see: MathJax typeset every formula, every
 // image loaded, and the console shows no error and no failed request. Run by
 // `make check-browser` (after `make book`); prints one line per page, exits 1 on a failure.
+// Usage: node scripts/check_browser.mjs [html folder, default _build/html]
 // The pages come from a static server on 127.0.0.1, as on GitHub Pages; any other request
 // is blocked and counted as a failure, so the check also proves the book works offline.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 
-const root = "_build/html";
-const pages = readdirSync(join(root, "book"))
+const root = process.argv[2] ?? "_build/html";
+const pages = (existsSync(join(root, "book")) ? readdirSync(join(root, "book")) : [])
   .filter((name) => name.endsWith(".html"))
   .sort()
   .map((name) => `book/${name}`);
@@ -38,10 +39,15 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 
 // Debian's Chromium, never a downloaded one (playwright-core downloads nothing). Playwright
 // gives it a fresh temporary profile; the flags keep it from calling home.
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  executablePath,
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run"],
+}).catch((error) => {
+  console.error(`could not start Chromium at ${executablePath} (set CHROMIUM to another):`);
+  console.error(error.message);
+  process.exit(1);
 });
 
 // In the page: what MathJax left untypeset, and the images that did not load.
@@ -55,7 +61,7 @@ function inspect() {
     const node = walker.currentNode;
     if (node.parentElement.closest("pre, code, script, style")) continue;
     const found = node.textContent.match(/\\\(|\\\)|\\\[|\\\]|\$\$/);
-    if (found) raw.push(node.textContent.trim().slice(0, 60));
+    if (found) raw.push(node.textContent.trim().replace(/\s+/g, " ").slice(0, 60));
   }
   const images = [...document.images];
   const broken = images.filter((image) => !(image.complete && image.naturalWidth > 0));
@@ -70,39 +76,50 @@ let failed = 0;
 const started = Date.now();
 for (const page of pages) {
   const problems = [];
+  const reported = new Set(); // URLs of failed requests, each reported once
+  // A fresh context per page: a first-time reader's empty storage.
   const context = await browser.newContext();
   await context.route("**/*", (route) => {
     const url = route.request().url();
     if (url.startsWith(`${origin}/`)) return route.continue();
+    reported.add(url);
     problems.push(`blocked a request to ${url}`);
     return route.abort("blockedbyclient");
   });
   const tab = await context.newPage();
   tab.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    // "Failed to load resource" repeats a failed request, reported below with its URL.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) {
+      problems.push(`console error: ${message.text()}`);
+    }
   });
   tab.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
   tab.on("requestfailed", (request) => {
-    if (request.failure()?.errorText !== "net::ERR_BLOCKED_BY_CLIENT") {
+    if (!reported.has(request.url())) {
       problems.push(`failed request: ${request.url()} (${request.failure()?.errorText})`);
     }
   });
   tab.on("response", (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+    if (response.status() >= 400) {
+      reported.add(response.url());
+      problems.push(`HTTP ${response.status()}: ${response.url()}`);
+    }
   });
   try {
     await tab.goto(`${origin}/${page}`, { waitUntil: "load", timeout: 15000 });
     // MathJax typesets after the page loads; its startup promise settles when it is done.
     const mathjax = await tab.evaluate(async () => {
       if (!window.MathJax?.startup?.promise) return false;
-      await window.MathJax.startup.promise;
+      const late = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("MathJax did not finish within 15 s")), 15000));
+      await Promise.race([window.MathJax.startup.promise, late]);
       await document.fonts.ready;
       return true;
     });
     const seen = await tab.evaluate(inspect);
     if (seen.formulas && !mathjax) problems.push("MathJax did not load");
     if (seen.untypeset) problems.push(`${seen.untypeset} of ${seen.formulas} formulas not typeset`);
-    for (const text of seen.raw) problems.push(`raw TeX in the text: ${text}`);
+    if (seen.raw.length) problems.push(`raw TeX in ${seen.raw.length} places, first: ${seen.raw[0]}`);
     for (const src of seen.broken) problems.push(`image did not load: ${src}`);
     const summary = `${seen.typeset} formulas typeset, ${seen.images} images`;
     console.log(`${problems.length ? "FAIL" : "ok  "} ${page}: ${summary}`);

@@ -10,8 +10,8 @@ if [ ! -x "$chromium" ] && [ "$chromium" = /usr/bin/chromium ] && [ "$(id -u)" =
   echo "installing Chromium (Debian package chromium)"
   export DEBIAN_FRONTEND=noninteractive
   # Fetch the package lists only when the install fails without them (a fresh machine).
-  install="apt-get install -y -qq --no-install-recommends chromium"
-  $install >/dev/null 2>&1 || { apt-get update -qq && $install >/dev/null; }
+  install() { apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+  install 2>/dev/null || { apt-get update -qq && install; }
 fi
 if [ ! -x "$chromium" ]; then
   problem="no Chromium at $chromium: install it (Debian: apt-get install chromium) or set CHROMIUM"
