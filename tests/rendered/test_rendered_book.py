@@ -75,13 +75,30 @@ def test_internal_links_resolve(soups, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_math_is_rendered_as_mathjax(soups, page):
+def test_math_is_rendered_by_the_local_mathjax(soups, page):
+    # MathJax comes from npm's mathjax, copied into _static (see _config.yml), so formulas
+    # render offline too; `make check-browser` checks that it really typesets them.
     source = next(ROOT.glob(f"{page}.*")).read_text()
     if not re.search(r"\$[^$\s][^$]*\$", source):
         pytest.skip(f"{page} has no math")
     soup = soups[page]
     assert soup.select(".math"), f"{page}: math in the source but none in the page"
-    assert any("mathjax" in (s.get("src") or "").lower() for s in soup.find_all("script"))
+    mathjax_path = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]["mathjax_path"]
+    here = (HTML / f"{page}.html").parent
+    scripts = {(here / unquote(urlparse(s["src"]).path)).resolve() for s in soup.find_all("script", src=True)}
+    assert HTML / "_static" / mathjax_path in scripts, f"{page}: no <script> for _static/{mathjax_path}"
+    assert (HTML / "_static" / mathjax_path).is_file(), f"_static/{mathjax_path} was not copied"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_load_nothing_from_other_hosts(soups, page):
+    # Scripts, styles and images all come with the book (no CDN), so it works offline.
+    html = (HTML / f"{page}.html").read_text()
+    assert not re.search(r"//[^\s\"'<>/]*(cdn|unpkg)", html), f"{page}: a CDN URL in the page"
+    for tag, attribute in [("script", "src"), ("link", "href"), ("img", "src")]:
+        for element in soups[page].find_all(tag, **{attribute: True}):
+            url = urlparse(element[attribute])
+            assert not (url.scheme or url.netloc), f"{page}: <{tag}> loads {element[attribute]}"
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
