@@ -2,72 +2,98 @@
 
 Taught in the chapter "Cross-entropy": `cross_entropy(logits, y)` is
 `nll_loss(log_softmax(logits, dim=1), y)`, and for a label `y` the loss of a sample is
-`-log p[y]`. Both functions mirror `torch.nn.functional` for N×C inputs (the same options,
-but keyword-only; the same values and gradients), and bad input raises a `ValueError` that
-names the problem and the fix: float or out-of-range labels, a label shape that does not
-match, probabilities passed where log-probabilities are expected, or a mean over zero
-samples (torch: nan).
+`-log p[y]`. Both functions mirror `torch.nn.functional` (the same options, but
+keyword-only; the same values and gradients) for N×C scores, for N×C×d₁×…×d_k scores with
+a label at every position (sequences: N×C×T; images: N×C×H×W), and for one sample's C
+scores with a 0-dim label. Bad input raises an error that names the problem and the fix:
+non-tensor input, float or out-of-range labels, a label shape that does not match,
+probabilities passed where log-probabilities are expected, or a mean over zero targets
+(torch: nan).
+
+`count(y)` is the number that `reduction="mean"` divides by. Sequences, and batches whose
+samples don't count the same, are taught in chapter 6, "Averaging when samples don't count
+the same": there an epoch's loss is `sum(loss_mean * count) / sum(count)` over its batches.
 """
+
+import math
 
 import torch
 
+from lossbook import _loss_checks as checks
 from lossbook import functional
 
-__all__ = ["cross_entropy", "nll_loss"]
-
-REDUCTIONS = ("mean", "sum", "none")
+__all__ = ["count", "cross_entropy", "nll_loss"]
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None = None,
                   ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> torch.Tensor:
-    """Cross-entropy between `softmax(logits)` and the labels `y`, like `F.cross_entropy`.
+    """Cross-entropy between `softmax(logits, dim=1)` and the labels `y`, like `F.cross_entropy`.
 
     Args:
-        logits: N×C raw scores (not probabilities: the softmax happens here).
-        y: N class indices in `0 … C-1` (int64), or N×C float probability targets.
+        logits: N×C raw scores (not probabilities: the softmax happens here), or
+            N×C×d₁×…×d_k with the classes in dim 1 (N×C×T for sequences), or one sample's C
+            scores.
+        y: Class indices in `0 … C-1` (integers) of the scores' shape without dim 1 (N, or
+            N×d₁×…×d_k, or 0-dim for one sample), or float probability targets of the
+            scores' shape.
         weight: Optional C class weights; with `reduction="mean"` the loss is divided by
-            the summed weights of the targets, not by N.
+            the summed weights of the targets, not by their number.
         ignore_index: Class-index targets equal to it add nothing, not even to the mean's
             denominator.
-        reduction: `"mean"` (one number), `"sum"` (one number) or `"none"` (N losses).
+        reduction: `"mean"` (one number: the sum divided by `count(y, ...)`), `"sum"`, or
+            `"none"` (one loss per target, of `y`'s shape for class indices).
         label_smoothing: ε in [0, 1]: the target becomes `(1-ε)·onehot + ε/C`.
 
     Raises:
+        TypeError: `logits`, `y` or `weight` is not a tensor.
         ValueError: Float, out-of-range or mis-shaped labels, nan or +inf logits, a bad
-            option, or `reduction="mean"` over zero (weighted) samples.
+            option, or `reduction="mean"` over zero (weighted) targets.
 
     Example:
         >>> logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
         >>> cross_entropy(logits, torch.tensor([0, 2]), reduction="none")  # -log p[y]
         tensor([0.2395, 1.0986])
+        >>> steps = torch.zeros(1, 3, 2)  # one sequence: 3 classes at each of 2 steps
+        >>> cross_entropy(steps, torch.tensor([[1, -100]]), reduction="none")  # padding costs 0
+        tensor([[1.0986, 0.0000]])
     """
-    _check_scores(logits, "cross_entropy", "logits")
-    _check_options(weight, logits, reduction, label_smoothing)
+    _check_types("cross_entropy", logits, y, weight, "logits")
+    unbatched = checks.is_unbatched(logits, y)
+    checks.check_scores(logits, y, unbatched, "cross_entropy", "logits")
+    logits, y = (logits.unsqueeze(0), y.unsqueeze(0)) if unbatched else (logits, y)
+    checks.check_options(weight, logits.shape[1], reduction, label_smoothing)
+    checks.check_weight_device(weight, logits, "cross_entropy", "logits")
     log_probs = functional.log_softmax(logits, dim=1)
     if log_probs.isnan().any():
         raise ValueError(
-            "cross_entropy: a row of logits contains +inf or is all -inf, so its softmax is undefined."
+            "cross_entropy: a row of logits (the C scores of one target, along dim 1) contains +inf or "
+            "is all -inf, so its softmax is undefined."
         )
     if y.dtype.is_floating_point and y.shape == logits.shape:
-        return _soft_target_loss(log_probs, y, weight, ignore_index, reduction, label_smoothing)
-    _check_labels(y, logits, ignore_index, "cross_entropy", "logits")
-    return _class_index_loss(log_probs, y, weight, ignore_index, reduction, label_smoothing)
+        checks.check_probabilities(y, logits, ignore_index, unbatched)
+        loss = _soft_target_loss(log_probs, y, weight, reduction, label_smoothing)
+    else:
+        checks.check_labels(y, logits, ignore_index, "cross_entropy", "logits")
+        loss = _class_index_loss(log_probs, y, weight, ignore_index, reduction, label_smoothing)
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
 
 
 def nll_loss(log_probs: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None = None,
              ignore_index: int = -100, reduction: str = "mean") -> torch.Tensor:
-    """Negative log-likelihood `-log_probs[n, y[n]]`, like `F.nll_loss`.
+    """Negative log-likelihood `-log_probs[n, y[n]]` (at every position), like `F.nll_loss`.
 
     Args:
-        log_probs: N×C log-probabilities, e.g. `log_softmax(logits, dim=1)`; all must be
-            <= 0, which catches logits or probabilities passed by mistake.
-        y: N class indices in `0 … C-1` (int64).
+        log_probs: N×C or N×C×d₁×…×d_k log-probabilities, e.g.
+            `log_softmax(logits, dim=1)`, or one sample's C; all must be <= 0, which
+            catches logits or probabilities passed by mistake.
+        y: Class indices in `0 … C-1` (integers) of `log_probs`' shape without dim 1.
         weight: Optional C class weights, as in `cross_entropy`.
         ignore_index: Targets equal to it add nothing, as in `cross_entropy`.
         reduction: `"mean"`, `"sum"` or `"none"`.
 
     Raises:
+        TypeError: As `cross_entropy`.
         ValueError: As `cross_entropy`, and for positive `log_probs`.
 
     Example:
@@ -75,50 +101,114 @@ def nll_loss(log_probs: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor |
         >>> nll_loss(log_probs, torch.tensor([0, 0]))  # (0.1 + 1.6) / 2
         tensor(0.8500)
     """
-    _check_scores(log_probs, "nll_loss", "log_probs")
-    _check_options(weight, log_probs, reduction, 0.0)
+    _check_types("nll_loss", log_probs, y, weight, "log_probs")
+    unbatched = log_probs.dim() == 1 and y.dim() == 0
+    checks.check_scores(log_probs, y, unbatched, "nll_loss", "log_probs")
+    log_probs, y = (log_probs.unsqueeze(0), y.unsqueeze(0)) if unbatched else (log_probs, y)
+    checks.check_options(weight, log_probs.shape[1], reduction, 0.0)
+    checks.check_weight_device(weight, log_probs, "nll_loss", "log_probs")
     if (log_probs > 0).any():
         raise ValueError(
             f"nll_loss expects log-probabilities (all <= 0), got values up to {log_probs.max().item():.4g}; "
             "for logits use cross_entropy, or apply log_softmax(dim=1) first (not softmax)."
         )
-    _check_labels(y, log_probs, ignore_index, "nll_loss", "log_probs")
-    return _class_index_loss(log_probs, y, weight, ignore_index, reduction, 0.0)
+    checks.check_labels(y, log_probs, ignore_index, "nll_loss", "log_probs")
+    loss = _class_index_loss(log_probs, y, weight, ignore_index, reduction, 0.0)
+    return loss.squeeze(0) if unbatched and reduction == "none" else loss
+
+
+def count(y: torch.Tensor, *, weight: torch.Tensor | None = None, ignore_index: int = -100) -> torch.Tensor:
+    """The number that `reduction="mean"` divides by for the targets `y`: `sum / count` is the mean.
+
+    Class indices (integer `y`, any shape): the number of targets not equal to
+    `ignore_index`, or with `weight` the sum of their class weights. Probability targets
+    (float `y` of N×C×d₁×… scores' shape): the number of samples times positions,
+    N·d₁·…·d_k, whatever the weights, as in torch. Combining batches as
+    `sum(loss_mean * count) / sum(count)` gives the loss over all their targets; a batch
+    whose targets are all ignored has count 0 (and a nan mean in torch, which that batch
+    must skip). Labels are not checked here: the loss does that.
+
+    Never synchronises with the GPU (no `.item()`, no branch on values), so it can run
+    every step.
+
+    Args:
+        y: Targets, as `cross_entropy` takes them.
+        weight: Optional class weights, as `cross_entropy` takes them.
+        ignore_index: As in `cross_entropy`.
+
+    Returns:
+        A 0-dim floating tensor on `y`'s device: the weights' dtype with `weight`, `y`'s
+        for probabilities, else the default dtype (float32: exact up to 2²⁴ targets).
+
+    Raises:
+        TypeError: `y` or `weight` is not a tensor.
+        ValueError: Float targets of fewer than 2 dims, bool labels, a weight that is not
+            1-D, or `ignore_index` with probability targets.
+
+    Example:
+        >>> y = torch.tensor([[0, 2, -100], [1, -100, -100]])  # 2 sequences, padded with -100
+        >>> count(y), count(y, weight=torch.tensor([1.0, 2.0, 0.5]))
+        (tensor(3.), tensor(3.5000))
+        >>> logits = torch.randn(2, 3, 3)
+        >>> batches = [(logits[:1], y[:1]), (logits[1:], y[1:])]  # 2 targets, then 1
+        >>> epoch = sum(cross_entropy(z, t) * count(t) for z, t in batches) / count(y)
+        >>> torch.allclose(epoch, cross_entropy(logits, y))  # one call over all 3 targets
+        True
+    """
+    checks.check_count_targets(y, weight, ignore_index)
+    default = torch.get_default_dtype()
+    if y.is_floating_point():
+        # torch.full, not torch.tensor: copying a number to the GPU would wait for it.
+        return torch.full((), math.prod(checks.label_shape(y)), dtype=torch.promote_types(y.dtype, default),
+                          device=y.device)
+    dtype = default if weight is None else torch.promote_types(weight.dtype, default)
+    return _target_weights(y, weight, ignore_index, dtype)[2].sum()
+
+
+def _check_types(name, scores, y, weight, what) -> None:
+    checks.check_tensor(scores, name, what, f"torch.tensor({what})")
+    checks.check_tensor(y, name, "labels", "torch.tensor(y)")
+    if weight is not None:
+        checks.check_tensor(weight, name, "weight", "torch.tensor(weight)")
+
+
+def _target_weights(y, weight, ignore_index, dtype):
+    """Which targets count, a valid index for each, and each target's weight (0 if ignored)."""
+    kept = y != ignore_index
+    safe_y = torch.where(kept, y, 0).long()  # any valid index: ignored targets are zeroed
+    if weight is None:
+        return kept, safe_y, kept.to(dtype)
+    return kept, safe_y, torch.where(kept, weight.to(dtype)[safe_y], 0)
 
 
 def _class_index_loss(log_probs, y, weight, ignore_index, reduction, label_smoothing):
-    num_classes = log_probs.shape[1]
-    kept = y != ignore_index
-    safe_y = torch.where(kept, y, 0).long()  # any valid index: ignored rows are zeroed below
-    weight = log_probs.new_ones(num_classes) if weight is None else weight.to(log_probs.dtype)
-    sample_weight = torch.where(kept, weight[safe_y], 0)
-    # torch.where, not a product with 0: an ignored row may hold -inf, and -inf * 0 is nan.
+    kept, safe_y, target_weight = _target_weights(y, weight, ignore_index, log_probs.dtype)
     picked = log_probs.gather(1, safe_y.unsqueeze(1)).squeeze(1)
-    losses = torch.where(kept, -picked * sample_weight, 0)
+    # torch.where, not a product with 0: an ignored target may hold -inf, and -inf * 0 is nan.
+    losses = torch.where(kept, -picked * target_weight, 0)
     if label_smoothing:
-        uniform = torch.where(kept, -(log_probs * weight).sum(1) / num_classes, 0)
-        losses = (1 - label_smoothing) * losses + label_smoothing * uniform
-    return _reduce(losses, sample_weight.sum(), reduction)
+        num_classes = log_probs.shape[1]
+        uniform = -(log_probs * _class_weights(weight, log_probs)).sum(1) / num_classes
+        losses = (1 - label_smoothing) * losses + label_smoothing * torch.where(kept, uniform, 0)
+    return _reduce(losses, target_weight.sum(), reduction)
 
 
-def _soft_target_loss(log_probs, y, weight, ignore_index, reduction, label_smoothing):
-    if ignore_index != -100:
-        raise ValueError("ignore_index only applies to class-index targets, not to probability targets.")
-    if (y < 0).any() or not torch.allclose(y.sum(1), y.new_ones(()).expand(len(y)), atol=1e-3):
-        raise ValueError(
-            "probability targets must be >= 0 with rows summing to 1; for class labels pass "
-            "N integer indices (y.long()), not an N×C float tensor."
-        )
-    num_classes = log_probs.shape[1]
-    y = y * (1 - label_smoothing) + label_smoothing / num_classes
-    if weight is not None:
-        y = y * weight.to(log_probs.dtype)
-    losses = -(log_probs * y).sum(1)
-    # torch divides by N here, whatever the weights: they have no single per-sample value.
-    return _reduce(losses, losses.new_tensor(float(len(losses))), reduction)
+def _soft_target_loss(log_probs, y, weight, reduction, label_smoothing):
+    y = y * (1 - label_smoothing) + label_smoothing / log_probs.shape[1]
+    losses = -(log_probs * y * _class_weights(weight, log_probs)).sum(1)
+    # torch divides by N·d₁·…·d_k here, whatever the weights: a target has no single class weight.
+    return _reduce(losses, losses.numel(), reduction)
 
 
-def _reduce(losses: torch.Tensor, total_weight: torch.Tensor, reduction: str) -> torch.Tensor:
+def _class_weights(weight, log_probs):
+    """The C class weights (or ones), shaped C×1×…×1 to broadcast along dim 1 of `log_probs`."""
+    shape = (-1,) + (1,) * (log_probs.dim() - 2)
+    if weight is None:
+        return log_probs.new_ones(log_probs.shape[1]).view(shape)
+    return weight.to(log_probs.dtype).view(shape)
+
+
+def _reduce(losses: torch.Tensor, total_weight: torch.Tensor | int, reduction: str) -> torch.Tensor:
     if reduction == "none":
         return losses
     if reduction == "sum":
@@ -130,62 +220,3 @@ def _reduce(losses: torch.Tensor, total_weight: torch.Tensor, reduction: str) ->
             "nan); use reduction='sum', or skip this batch."
         )
     return losses.sum() / total_weight
-
-
-def _check_scores(scores: torch.Tensor, name: str, what: str) -> None:
-    if not isinstance(scores, torch.Tensor) or scores.dim() != 2:
-        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-        raise ValueError(
-            f"{name} expects N×C {what} (one row per sample), got {shape}; "
-            "for a single sample use .unsqueeze(0)."
-        )
-    if not scores.dtype.is_floating_point:
-        raise ValueError(f"{name}: {what} must be floating point, got {scores.dtype}; convert with .float().")
-    if scores.isnan().any():
-        raise ValueError(f"{name}: {what} contain nan; the model has diverged (try a smaller lr).")
-
-
-def _check_options(weight, scores, reduction, label_smoothing) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}.")
-    if weight is not None and weight.shape != (scores.shape[1],):
-        raise ValueError(
-            f"weight must hold one value per class, shape ({scores.shape[1]},), got {tuple(weight.shape)}."
-        )
-
-
-def _check_labels(y: torch.Tensor, scores: torch.Tensor, ignore_index: int, name: str, what: str) -> None:
-    if y.dtype.is_floating_point or y.dtype == torch.bool or y.dtype.is_complex:
-        raise ValueError(
-            f"{name}: labels must be integer class indices, got {y.dtype}; convert with y.long()."
-        )
-    if y.shape != scores.shape[:1]:
-        raise ValueError(
-            f"{name}: {what} of shape {tuple(scores.shape)} need labels of shape ({len(scores)},), "
-            f"got {tuple(y.shape)}; use y.view(-1) if y is N×1."
-        )
-    labels = y[y != ignore_index]
-    num_classes = scores.shape[1]
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"{name}: labels must be in 0 … {num_classes - 1} ({what} has {num_classes} columns), "
-            f"got values from {labels.min().item()} to {labels.max().item()}; labels starting at 1 "
-            "need y - 1, else give the model one output per class."
-        )
-
-
-def count(y: torch.Tensor, *, weight: torch.Tensor | None = None, ignore_index: int = -100) -> torch.Tensor:
-    """What `reduction="mean"` divides by: the targets that count, or their summed class weights.
-
-    Example:
-        >>> count(torch.tensor([0, 2, -100, 1]))
-        tensor(3.)
-    """
-    if y.dtype.is_floating_point and y.dim() >= 2:  # probability targets: every row and position
-        return torch.tensor(y.numel() // y.shape[1], dtype=y.dtype, device=y.device)
-    kept = y != ignore_index
-    if weight is None:
-        return kept.sum().to(torch.get_default_dtype())
-    return torch.where(kept, weight[torch.where(kept, y, 0)], 0).sum()
