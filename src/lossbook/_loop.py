@@ -108,55 +108,74 @@ def progress_bar(loader: Iterable, progress: bool, description: str):
 
 
 class Watch:
-    """The epoch's metrics, the running loss, and where the loss first stopped being finite."""
+    """The epoch's loss and accuracy, the running loss, and where the loss stopped being finite.
 
-    def __init__(self, epoch: int | None, loader, distributed: bool, ignore_index: int | None):
-        self.epoch, self.distributed = epoch, distributed
+    Each batch only appends its loss, its count, its predictions and its targets to lists,
+    on their device: two metric updates per batch would cost a small model more than its
+    own step. A logged line or the end of the epoch hands them to `metrics.Mean` and
+    `metrics.Accuracy` in one `update` each, and looks for a non-finite loss.
+    """
+
+    def __init__(self, epoch: int | None, loader, distributed: bool, loss_fn, ignore_index: int | None):
+        self.epoch, self.distributed, self.with_loss = epoch, distributed, loss_fn is not None
         self.num_batches = len(loader) if hasattr(loader, "__len__") else None
-        self.loss, self.running = metrics.Mean(), metrics.Mean()
         self.accuracy = metrics.Accuracy(ignore_index=ignore_index)
-        self.has_loss = False
-        # The first batch whose loss was not finite (0: none yet), and that loss: kept on
-        # the device, where checking costs no wait, and looked at only in `check`.
-        self.bad_batch = torch.zeros((), dtype=torch.int64)
-        self.bad_value = torch.zeros((), dtype=torch.float64)
+        self.batches, self.values, self.counts, self.preds, self.targets = [], [], [], [], []
+        self.logged = 0  # values[:logged] are in a running loss already
 
     def add(self, batch: int, scores, y, value, count) -> None:
-        self.accuracy.update(scores, y)
-        if value is None:
+        if value is None:  # no loss to check the labels: let Accuracy check them
+            self.accuracy.update(scores, y)
             return
-        self.has_loss = True
-        self.loss.update(value, count)
-        self.running.update(value, count)
-        if self.bad_batch.device != value.device:
-            self.bad_batch, self.bad_value = self.bad_batch.to(value.device), self.bad_value.to(value.device)
-        # torch's mean over a batch of ignored targets is nan (0 / 0): it counts for nothing.
-        first = (self.bad_batch == 0) & ~torch.isfinite(value) & (count != 0)
-        self.bad_batch = torch.where(first, batch, self.bad_batch)
-        self.bad_value = torch.where(first, value.to(self.bad_value.dtype), self.bad_value)
+        # The loss function has checked the labels; argmax is all accuracy needs.
+        preds = scores.argmax(dim=1) if scores.dim() == y.dim() + 1 else scores
+        self.preds.append(preds.reshape(-1))
+        self.targets.append(y.reshape(-1))
+        self.batches.append(batch)
+        self.values.append(value.detach())
+        self.counts.append(count)
 
     def running_loss(self) -> float:
         self.check()
-        loss = self.running.compute(distributed=self.distributed)
-        self.running.reset()
-        return loss
+        running = metrics.Mean()
+        if self.values[self.logged:]:
+            running.update(torch.stack(self.values[self.logged:]), torch.stack(self.counts[self.logged:]))
+        self.logged = len(self.values)
+        return running.compute(distributed=self.distributed)
 
     def postfix_due(self, batch: int) -> bool:
         return batch % max(1, (self.num_batches or 1000) // 20) == 0
 
+    def loss_so_far(self) -> float:
+        """This process's mean loss over the epoch so far (for the progress bar)."""
+        values, counts = torch.stack(self.values).double(), torch.stack(self.counts).double()
+        return (torch.where(counts == 0, 0.0, values * counts).sum() / counts.sum()).item()
+
     def check(self) -> None:
-        bad_batch = self.bad_batch
+        """Raise `NonFiniteLossError` if a batch's loss was NaN or infinite, on any process."""
+        first, value = 0, float("nan")
+        if self.values:
+            values, counts = torch.stack(self.values), torch.stack(self.counts)
+            # torch's mean over a batch of ignored targets is nan (0 / 0): it counts for nothing.
+            bad = (~torch.isfinite(values) & (counts != 0)).nonzero()
+            if len(bad):
+                first, value = self.batches[int(bad[0])], values[bad[0]].item()
         if self.distributed and dist.is_available() and dist.is_initialized():
             # Every process stops together: a process that raised alone would leave the
             # others waiting in their next collective.
             device = "cuda" if dist.get_backend() == "nccl" else "cpu"
-            bad_batch = bad_batch.to(device, copy=True)
-            dist.all_reduce(bad_batch, op=dist.ReduceOp.MAX)
-        if bad_batch:
-            value = self.bad_value.item() if self.bad_batch else float("nan")  # another process's
-            raise NonFiniteLossError(value, self.epoch, int(bad_batch), self.num_batches)
+            flag = torch.tensor(first, device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            first = first or int(flag)
+        if first:
+            raise NonFiniteLossError(value, self.epoch, first, self.num_batches)
 
     def result(self) -> dict[str, float]:
         self.check()
-        loss = {"loss": self.loss.compute(distributed=self.distributed)} if self.has_loss else {}
-        return loss | {"acc": self.accuracy.compute(distributed=self.distributed)}
+        result, loss = {}, metrics.Mean()
+        if self.values:
+            loss.update(torch.stack(self.values), torch.stack(self.counts))
+            self.accuracy.update(torch.cat(self.preds), torch.cat(self.targets))
+        if self.with_loss:
+            result["loss"] = loss.compute(distributed=self.distributed)
+        return result | {"acc": self.accuracy.compute(distributed=self.distributed)}

@@ -77,7 +77,7 @@ def train_epoch(
         model.train()
     device = _loop.device_of(model) if device is None else torch.device(device)
     options = _loop.loss_options(loss_fn)
-    watch = _loop.Watch(epoch, loader, distributed, options.get("ignore_index"))
+    watch = _loop.Watch(epoch, loader, distributed, loss_fn, options.get("ignore_index"))
     world = dist.get_world_size() if distributed and isinstance(model, DistributedDataParallel) else 1
     bar = _loop.progress_bar(loader, progress, f"epoch {epoch}")
     log = log or (bar.write if progress else print)  # tqdm's write keeps the bar intact
@@ -97,7 +97,7 @@ def train_epoch(
             if log_every and batch % log_every == 0:
                 log(f"[epoch {epoch}, batch {batch:5d}] running loss {watch.running_loss():.4f}")
             if progress and watch.postfix_due(batch):
-                bar.set_postfix(loss=f"{watch.loss.compute():.4f}", refresh=False)
+                bar.set_postfix(loss=f"{watch.loss_so_far():.4f}", refresh=False)
         step()
     return watch.result()
 
@@ -130,7 +130,7 @@ def evaluate(
         model.eval()
     device = _loop.device_of(model) if device is None else torch.device(device)
     options = _loop.loss_options(loss_fn)
-    watch = _loop.Watch(None, loader, distributed, options.get("ignore_index"))
+    watch = _loop.Watch(None, loader, distributed, loss_fn, options.get("ignore_index"))
     try:
         for batch, (X, y) in enumerate(loader, start=1):
             X, y = _loop.to(X, device), _loop.to(y, device)
