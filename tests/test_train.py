@@ -463,3 +463,25 @@ def test_the_training_loop_never_waits_for_the_device():
     with pytest.raises((RuntimeError, NotImplementedError)):
         train.train_epoch(model, [(X, y)] * 5, nn.CrossEntropyLoss(), optimizer, accumulate=2)
     assert len(forwards) == 5
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 40), batch_size=st.integers(1, 9), seed=st.integers(0, 2**16),
+       reduction=st.sampled_from(["mean", "sum", "none"]), use_weight=st.booleans())
+def test_epoch_loss_is_exact_with_class_weights_and_ignored_targets(n, batch_size, seed, reduction,
+                                                                    use_weight):
+    X, y = make_data(n, seed=seed)
+    y[torch.rand(n, generator=torch.Generator().manual_seed(seed)) < 0.3] = -100
+    y[0] = 1  # one target at least counts
+    weight = torch.tensor([0.5, 2.0, 1.5]) if use_weight else None
+    model = frozen_model()
+    with torch.no_grad():
+        logits = model(X)
+    expected_loss = F.cross_entropy(logits, y, weight=weight).item()
+    kept = y != -100
+    expected_acc = (logits.argmax(1) == y)[kept].double().mean().item()
+    loss_fn = nn.CrossEntropyLoss(weight=weight, reduction=reduction)
+    for result in (train.evaluate(model, TensorLoader(X, y, batch_size), loss_fn),
+                   train.train_epoch(model, TensorLoader(X, y, batch_size), loss_fn, no_step)):
+        assert result["loss"] == pytest.approx(expected_loss, rel=1e-5)
+        assert result["acc"] == pytest.approx(expected_acc)
