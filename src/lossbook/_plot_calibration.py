@@ -16,9 +16,9 @@ def reliability_diagram(calibration: CalibrationError | CalibrationBins, *, titl
     """Accuracy per confidence bin against the diagonal of perfect calibration, and a histogram.
 
     Bars below the diagonal are overconfident bins (right less often than the model
-    says), bars above it underconfident ones. A dot marks each bin's mean confidence on
-    the diagonal, the red segment the gap that the ECE weights by the bin's share of the
-    samples. The lower panel shows that share: for a confident model, most samples sit
+    says), bars above it underconfident ones. A red dot marks each bin's mean confidence
+    (as a height), the red segment its gap to the accuracy, which the ECE weights by the
+    bin's share of the samples. The lower panel shows that share: for a confident model, most samples sit
     in the last bins, and those gaps dominate the ECE (shown in the legend).
 
     Args:
