@@ -124,6 +124,16 @@ def test_float64_and_float16_logits():
         assert ece.compute() == pytest.approx(by_definition(logits, y, 15), abs=tolerance)
 
 
+def test_extra_dimensions_and_ignored_targets():
+    logits, y = make_dataset(24, 3, 1, ignored=0.25, dtype=torch.float64)
+    flat = metrics.CalibrationError(num_bins=5, ignore_index=IGNORE)
+    flat.update(logits, y)
+    per_position = metrics.CalibrationError(num_bins=5, ignore_index=IGNORE)  # N×C×L, N×L
+    per_position.update(logits.reshape(4, 6, 3).transpose(1, 2), y.reshape(4, 6))
+    assert torch.equal(flat.count, per_position.count) and flat.count.sum() == (y != IGNORE).sum()
+    assert per_position.compute() == pytest.approx(by_definition(logits, y, 5), abs=1e-12)
+
+
 def test_reset_and_compute_before_any_update():
     ece = metrics.CalibrationError()
     with pytest.raises(ValueError, match=r"CalibrationError.compute\(\) called before any update"):

@@ -151,7 +151,7 @@ def test_extra_dimensions_and_ignored_targets():
 
 
 @pytest.mark.parametrize("preds, target, message", [
-    (torch.randn(2, 3), torch.tensor([0, 3]), "target holds labels from 0 to 3, but the logits have 3"),
+    (torch.randn(2, 3), torch.tensor([0, 3]), "target holds labels from 0 to 3, but there are 3 classes"),
     (torch.randn(2, 3), torch.tensor([-100, 1]), r"ConfusionMatrix\(ignore_index=-100\)"),
     (torch.tensor([0, 5]), torch.tensor([0, 1]), "the prediction holds labels from 0 to 5"),
     (torch.randn(2, 4), torch.tensor([0, 1]), r"ConfusionMatrix\(3\): the scores have 4 classes"),

@@ -49,10 +49,10 @@ def outside(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 
 def bad_labels(name: str, labels: torch.Tensor, num_classes: int, ignore_index: int | None,
-               what: str = "target") -> str:
+               what: str = "target", classes: str = "the logits have") -> str:
     """The message for labels outside `0 … num_classes-1` (`labels`: the counted ones)."""
     low, high = int(labels.min()), int(labels.max())
-    message = (f"{name}: {what} holds labels from {low} to {high}, but the logits have "
+    message = (f"{name}: {what} holds labels from {low} to {high}, but {classes} "
                f"{num_classes} classes (labels 0 to {num_classes - 1})")
     if low < 0 and ignore_index is None and what == "target":
         message += f"; to skip padding, use {name}(ignore_index={low})"

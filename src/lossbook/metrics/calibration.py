@@ -26,7 +26,7 @@ from typing import NamedTuple
 import torch
 
 from lossbook.metrics import _labels
-from lossbook.metrics._sums import RunningSums
+from lossbook.metrics._sums import RunningSums, as_float64
 
 NORMS = ("l1", "l2", "max")
 
@@ -98,8 +98,9 @@ class CalibrationError(RunningSums):
         # that do not count go to an extra bin, dropped (no boolean indexing: no waiting).
         bins = torch.bucketize(confidence, edges[1:-1], right=True)
         bins = torch.where(counted & ~invalid, bins, self.num_bins).flatten()
+        confidence = as_float64(confidence.flatten())  # on the CPU for MPS (no float64)
         self._add("count", self._binned(bins, torch.ones_like(bins)))
-        self._add("confidence", self._binned(bins, confidence.flatten().double()))
+        self._add("confidence", self._binned(bins.to(confidence.device), confidence))
         self._add("correct", self._binned(bins, (preds == target).flatten().long()))
         self._add("invalid", invalid.sum())
 

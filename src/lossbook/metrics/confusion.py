@@ -82,7 +82,8 @@ class ConfusionMatrix(RunningSums):
         if target.device.type == "cpu" and invalid.any():
             bad_target = (counted & _labels.outside(target, num_classes)).any()
             labels, what = (target[counted], "target") if bad_target else (preds[counted], "the prediction")
-            raise ValueError(_labels.bad_labels(name, labels, num_classes, self.ignore_index, what))
+            raise ValueError(_labels.bad_labels(name, labels, num_classes, self.ignore_index, what,
+                                                classes="there are"))
         # Every uncounted target goes to one extra cell, dropped: no boolean indexing, which
         # would make an accelerator wait to learn how many targets count.
         cells = num_classes * num_classes
