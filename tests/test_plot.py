@@ -107,3 +107,44 @@ def test_confusion_matrix_can_show_counts_and_survives_an_empty_row():
 def test_confusion_matrix_rejects_bad_input(matrix, names, match):
     with pytest.raises(ValueError, match=match):
         plot.confusion_matrix(matrix, names)
+
+
+def calibration(num_bins=5):
+    from lossbook import metrics
+
+    generator = torch.Generator().manual_seed(0)
+    logits = 2 * torch.randn(200, 4, generator=generator)
+    y = torch.randint(4, (200,), generator=generator)
+    ece = metrics.CalibrationError(num_bins=num_bins)
+    ece.update(logits, y)
+    return ece
+
+
+def test_reliability_diagram_plots_accuracy_per_bin_and_the_share_of_samples():
+    ece = calibration()
+    bins = ece.bins()
+    fig = plot.reliability_diagram(ece, title="random logits")
+    top, bottom = fig.axes
+    assert top.get_title() == "random logits"
+    filled = bins.count > 0
+    accuracy_bars = top.patches[:int(filled.sum())]
+    np.testing.assert_allclose([bar.get_height() for bar in accuracy_bars], bins.accuracy[filled].numpy())
+    np.testing.assert_allclose([bar.get_x() for bar in accuracy_bars], bins.edges[:-1][filled].numpy())
+    np.testing.assert_allclose([bar.get_height() for bar in bottom.patches], (bins.count / 200).numpy())
+    legend = [text.get_text() for text in top.get_legend().texts]
+    assert legend[0] == f"accuracy (ECE {ece.compute():.4f})"
+    assert (top.get_xlim(), top.get_ylim()) == ((0, 1), (0, 1))
+    assert bottom.get_xlabel() == "confidence (largest softmax probability)"
+
+
+def test_reliability_diagram_takes_the_bins_and_skips_empty_ones():
+    bins = calibration(num_bins=20).bins()
+    assert (bins.count == 0).any()  # some bins are empty: no bar, no NaN drawn
+    fig = plot.reliability_diagram(bins)
+    assert len(fig.axes[0].patches) == int((bins.count > 0).sum())
+    assert len(fig.axes[1].patches) == 20
+
+
+def test_reliability_diagram_rejects_other_input():
+    with pytest.raises(TypeError, match="CalibrationError or its bins"):
+        plot.reliability_diagram(torch.zeros(15))

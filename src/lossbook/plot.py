@@ -1,6 +1,7 @@
-"""Figures for classification: image grids with titles, learning curves, confusion matrices.
+"""Figures for classification: image grids, learning curves, confusion matrices, calibration.
 
-Introduced in the chapter "Softmax regression on Fashion-MNIST" and reused after it. Each
+Introduced in the chapter "Softmax regression on Fashion-MNIST" and reused after it; the
+reliability diagram comes with "Beyond accuracy" (chapter 7, in `_plot_calibration`). Each
 function returns its matplotlib `Figure` (made through pyplot, so `plt.show()` displays it
 in a notebook) for the caller to show, save or inspect.
 """
@@ -12,7 +13,9 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["confusion_matrix", "image_grid", "learning_curves"]
+from lossbook._plot_calibration import reliability_diagram
+
+__all__ = ["confusion_matrix", "image_grid", "learning_curves", "reliability_diagram"]
 
 
 def image_grid(

@@ -14,9 +14,18 @@ sums, on the batch's device), `compute()` (divide once) and `reset()` (a new epo
         loss_metric.update(*metrics.weighted(loss_fn(logits, y), y))
         accuracy.update(logits, y)
     loss_metric.compute(), accuracy.compute()
+
+Chapter 7's metrics keep sums the same way: `ConfusionMatrix` (counts per true and
+predicted class, from which `precision`, `recall`, `f1_score` and `balanced_accuracy`)
+and `CalibrationError` (per-bin sums of confidence and correctness).
 """
 
 from lossbook.metrics.accuracy import Accuracy
+from lossbook.metrics.calibration import CalibrationBins, CalibrationError, calibration_error
+from lossbook.metrics.confusion import ConfusionMatrix, balanced_accuracy, f1_score, precision, recall
 from lossbook.metrics.mean import Mean, weighted
 
-__all__ = ["Accuracy", "Mean", "weighted"]
+__all__ = [
+    "Accuracy", "CalibrationBins", "CalibrationError", "ConfusionMatrix", "Mean", "balanced_accuracy",
+    "calibration_error", "f1_score", "precision", "recall", "weighted",
+]

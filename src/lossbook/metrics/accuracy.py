@@ -7,6 +7,7 @@ same" (chapter 6), `top_k` with "Beyond accuracy" (chapter 7).
 
 import torch
 
+from lossbook.metrics import _labels
 from lossbook.metrics._sums import RunningSums, ratio
 
 
@@ -49,15 +50,14 @@ class Accuracy(RunningSums):
         Labels outside `0 … C-1` (and not `ignore_index`) are an error: raised at once on
         the CPU; on an accelerator, where looking would make it wait, by `compute()`.
         """
-        _check_types(logits_or_preds, target)
-        counted = torch.ones_like(target, dtype=torch.bool) if self.ignore_index is None \
-            else target != self.ignore_index
-        if logits_or_preds.shape[:1] + logits_or_preds.shape[2:] == target.shape \
-                and logits_or_preds.dim() == target.dim() + 1:
+        _labels.check_types("Accuracy", logits_or_preds, target)
+        counted = _labels.counted(target, self.ignore_index)
+        if _labels.is_scores(logits_or_preds, target):
             hits = self._hits(logits_or_preds, target)
-            invalid = counted & ((target < 0) | (target >= logits_or_preds.shape[1]))
+            invalid = counted & _labels.outside(target, logits_or_preds.shape[1])
             if target.device.type == "cpu" and invalid.any():
-                raise ValueError(_bad_labels(target[counted], logits_or_preds.shape[1], self.ignore_index))
+                raise ValueError(_labels.bad_labels("Accuracy", target[counted], logits_or_preds.shape[1],
+                                                    self.ignore_index))
             self._add("invalid", invalid.sum())
         elif logits_or_preds.shape == target.shape and self.top_k == 1:
             hits = logits_or_preds == target
@@ -97,32 +97,3 @@ class Accuracy(RunningSums):
     def __repr__(self) -> str:
         return f"Accuracy(correct={self.correct.item()}, total={self.total.item()})"
 
-
-def _check_types(logits_or_preds: torch.Tensor, target: torch.Tensor) -> None:
-    if not (isinstance(logits_or_preds, torch.Tensor) and isinstance(target, torch.Tensor)):
-        raise TypeError(f"Accuracy.update takes tensors, got {type(logits_or_preds).__name__} and "
-                        f"{type(target).__name__}; use torch.tensor(...).")
-    if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
-        raise ValueError(
-            f"Accuracy: target must hold integer class labels, got {target.dtype}; "
-            "convert with target.long()."
-        )
-    if target.dim() == 0:
-        raise ValueError("Accuracy: target must be a batch of labels, got a single number; "
-                         "use target.reshape(1).")
-    if logits_or_preds.shape == target.shape and (
-            logits_or_preds.dtype.is_floating_point or logits_or_preds.dtype == torch.bool):
-        # Probabilities or 0/1 floats compared with labels would count (almost) nothing.
-        raise ValueError(
-            f"Accuracy: predictions shaped like the target must be integer class indices, "
-            f"got {logits_or_preds.dtype}; pass N×C logits or preds = logits.argmax(dim=1)."
-        )
-
-
-def _bad_labels(labels: torch.Tensor, num_classes: int, ignore_index: int | None) -> str:
-    low, high = int(labels.min()), int(labels.max())
-    message = (f"Accuracy: target holds labels from {low} to {high}, but the logits have "
-               f"{num_classes} classes (labels 0 to {num_classes - 1})")
-    if low < 0 and ignore_index is None:
-        message += f"; to skip padding, use Accuracy(ignore_index={low})"
-    return message + "."
