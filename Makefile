@@ -102,9 +102,9 @@ test-latest:
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --quiet --upgrade pip
-	$(LATEST)/bin/python -m pip install --quiet --quiet --upgrade -e . ipykernel nbval \
+	$(LATEST)/bin/python -m pip install --quiet --quiet --upgrade -e . torchmetrics ipykernel nbval \
 	    pytest pytest-xdist
-	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -E '^(torch|torchvision|numpy|matplotlib) '
+	$(LATEST)/bin/python -m pip list 2>/dev/null | grep -E '^(torch|torchvision|torchmetrics|numpy|matplotlib) '
 	$(LATEST)/bin/python -m lossbook.data
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile --nbval-lax \
 	    $(NBVAL) book
