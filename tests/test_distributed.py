@@ -1,6 +1,8 @@
+import io
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import types
 
@@ -193,6 +195,24 @@ def test_forked_workers_can_compute_after_the_parent_used_its_threads():
     finally:
         torch.set_num_threads(1)
     assert results == [300.0**3] * 2
+
+
+def test_a_forked_worker_never_flushes_the_parents_stdout(monkeypatch):
+    # In Jupyter, sys.stdout's lock may be held by the kernel's output thread at the
+    # fork; a child that flushed that inherited object when exiting would hang.
+    held, parent = threading.Lock(), os.getpid()
+
+    class NotebookStream(io.StringIO):
+        def flush(self):
+            if os.getpid() != parent:  # a copy of the lock, held at the fork
+                with held:
+                    super().flush()
+
+    monkeypatch.setattr(sys, "stdout", NotebookStream())
+    with held:  # held at the fork, so held forever in the children
+        results = distributed.launch(dist.get_rank, world_size=2, timeout=TIMEOUT,
+                                     start_method="fork")
+    assert results == [0, 1]
 
 
 def test_a_notebook_function_with_spawn_is_refused_with_the_fix(monkeypatch):

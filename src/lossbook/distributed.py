@@ -85,6 +85,8 @@ def launch(fn, world_size: int = 2, args: tuple = (), *, timeout: float = 60.0,
         timeout: Seconds the whole job may take; then every process is stopped.
         start_method: `"spawn"` (safe everywhere) or `"fork"` (Linux and macOS), which
             also runs functions defined in a notebook, since the child gets a copy of it.
+            What `fn` prints goes to the processes' own standard streams (in Jupyter, the
+            terminal that started it, not the notebook): return what you want to show.
 
     Returns:
         The values `fn` returned, indexed by rank (they must be picklable).
@@ -128,6 +130,11 @@ def _loopback_store(timeout: float) -> dist.TCPStore:
 
 
 def _run_rank(rank, fn, args, world_size, port, interface, timeout, folder):
+    # A forked child inherits the parent's sys.stdout and sys.stderr. In Jupyter they are
+    # objects with a lock that another thread of the parent (the one sending output to
+    # the notebook) may have held at the moment of the fork: flushing them when this
+    # process exits would then wait forever. Write to this process's own streams.
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     # A forked child inherits the parent's OpenMP state but not its threads: a
     # multi-threaded op would wait for them forever. One thread is safe with any method.
     torch.set_num_threads(1)
