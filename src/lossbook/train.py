@@ -84,7 +84,6 @@ def train_epoch(
     for batches in _groups(enumerate(bar, start=1), accumulate):
         batches = [(batch, _loop.to(X, device), _loop.to(y, device)) for batch, (X, y) in batches]
         total = _total_count(batches, options, world) if accumulate > 1 or world > 1 else None
-        zero_grad()
         for i, (batch, X, y) in enumerate(batches):
             last = i == len(batches) - 1
             with contextlib.nullcontext() if last or world == 1 else model.no_sync():
@@ -92,6 +91,10 @@ def train_epoch(
                 loss = loss_fn(scores, y)
                 reduction = _loop.reduction_of(loss_fn, loss, y)
                 value, count = metrics.weighted(loss, y, reduction=reduction, **options)
+                if i == 0:
+                    # Here, as in the usual loop, not before the forward pass: the memory
+                    # of the old gradients is freed just before new ones fill it.
+                    zero_grad()
                 _objective(loss, reduction, value, count, total, world).backward()
             watch.add(batch, scores.detach(), y, value, count)
             if log_every and batch % log_every == 0:
