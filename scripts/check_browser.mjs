@@ -1,6 +1,7 @@
 // Open every chapter of the built book in headless Chromium, as a reader would, and check
 // what the HTML checks (tests/rendered) cannot see: MathJax typeset every formula, every
-// image loaded, and the console shows no error and no failed request. Run by
+// image loaded, no code cell scrolls sideways in a 1280-pixel-wide window, and the console
+// shows no error and no failed request. Run by
 // `make check-browser` (after `make book`); prints one line per page, exits 1 on a failure.
 // Usage: node scripts/check_browser.mjs [html folder, default _build/html]
 // The pages come from a static server on 127.0.0.1, as on GitHub Pages; any other request
@@ -65,8 +66,12 @@ function inspect() {
   }
   const images = [...document.images];
   const broken = images.filter((image) => !(image.complete && image.naturalWidth > 0));
+  // Code of at most 88 characters a line (book/ruff.toml) must fit the column.
+  const scrolling = [...document.querySelectorAll(".cell_input pre")]
+    .filter((pre) => pre.scrollWidth > pre.clientWidth + 1)
+    .map((pre) => pre.textContent.split("\n").reduce((a, b) => (b.length > a.length ? b : a)));
   return {
-    formulas: math.length, untypeset, raw,
+    formulas: math.length, untypeset, raw, scrolling,
     typeset: document.querySelectorAll("mjx-container").length,
     images: images.length, broken: broken.map((image) => image.getAttribute("src")),
   };
@@ -121,6 +126,7 @@ for (const page of pages) {
     if (seen.untypeset) problems.push(`${seen.untypeset} of ${seen.formulas} formulas not typeset`);
     if (seen.raw.length) problems.push(`raw TeX in ${seen.raw.length} places, first: ${seen.raw[0]}`);
     for (const src of seen.broken) problems.push(`image did not load: ${src}`);
+    for (const line of seen.scrolling) problems.push(`code scrolls sideways: ${line.slice(0, 60)}…`);
     const summary = `${seen.typeset} formulas typeset, ${seen.images} images`;
     console.log(`${problems.length ? "FAIL" : "ok  "} ${page}: ${summary}`);
   } catch (error) {
