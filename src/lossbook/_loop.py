@@ -10,6 +10,7 @@ import torch
 import torch.distributed as dist
 
 from lossbook import metrics
+from lossbook.metrics.mean import per_target_shape
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -63,7 +64,7 @@ def reduction_of(loss_fn: Callable, loss: torch.Tensor, y: torch.Tensor) -> str:
     """`"mean"`, `"sum"` or `"none"`: what `loss_fn` returned, from its shape and `reduction`."""
     if loss.dim() == 0:
         return "sum" if getattr(loss_fn, "reduction", "mean") == "sum" else "mean"
-    per_target = y.shape[:1] + y.shape[2:] if y.dtype.is_floating_point and y.dim() >= 2 else y.shape
+    per_target = per_target_shape(y)
     if loss.shape == per_target:
         return "none"
     raise ValueError(

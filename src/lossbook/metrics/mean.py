@@ -116,9 +116,9 @@ def weighted(loss: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean",
     loss = torch.as_tensor(loss)
     count = losses.count(y, weight=weight, ignore_index=ignore_index)
     if reduction == "none":
-        if loss.shape != _per_target_shape(y):
+        if loss.shape != per_target_shape(y):
             raise ValueError(
-                f"reduction='none' gives one loss per target, shape {tuple(_per_target_shape(y))}, "
+                f"reduction='none' gives one loss per target, shape {tuple(per_target_shape(y))}, "
                 f"but the loss has shape {tuple(loss.shape)}."
             )
         return loss.sum() / count, count
@@ -130,8 +130,16 @@ def weighted(loss: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean",
     return (loss, count) if reduction == "mean" else (loss / count, count)
 
 
-def _per_target_shape(y: torch.Tensor) -> torch.Size:
-    """Class indices: one loss per entry of y; probability targets N×C×…: per row and position."""
+def per_target_shape(y: torch.Tensor) -> torch.Size:
+    """The shape of `reduction="none"` losses for the targets `y`.
+
+    Class indices: one loss per entry of `y`; probability targets N×C×d…: one per row
+    and position, N×d….
+
+    Example:
+        >>> per_target_shape(torch.tensor([[0, 2, -100]])), per_target_shape(torch.rand(4, 3))
+        (torch.Size([1, 3]), torch.Size([4]))
+    """
     if y.dtype.is_floating_point and y.dim() >= 2:
         return y.shape[:1] + y.shape[2:]
     return y.shape
