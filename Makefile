@@ -82,8 +82,9 @@ bench: install
 notebooks: install
 	$(PY) scripts/execute_notebooks.py book/[0-9]*.ipynb
 
+# JupyterLab refuses to run as root unless told (containers often run as root).
 lab: install
-	$(VENV)/bin/jupyter lab book
+	$(VENV)/bin/jupyter lab book $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 # uv's resolver writes one lock for every platform and Python >= 3.11 (the Sphinx theme's
 # minimum), with markers where they differ (CUDA packages on Linux only, say); `pip`
