@@ -237,3 +237,16 @@ def test_a_wrapper_the_loop_cannot_scale_for_is_refused():
     messages = distributed.launch(fsdp_refused, world_size=2, timeout=60, start_method="fork")
     assert all("trains a DistributedDataParallel model" in message and "FullyShardedDataParallel" in message
                for message in messages)
+
+
+def test_the_default_evaluation_loss_refuses_probabilities():
+    X, y = dataset(20)
+    model = nn.Sequential(linear(), nn.Softmax(dim=1))
+    with pytest.raises(ValueError, match="outputs probabilities"):
+        train.evaluate(model, TensorLoader(X, y, 8))
+    def nll(probabilities, t):
+        return -probabilities.gather(1, t[:, None]).squeeze(1).log()
+
+    result = train.evaluate(model, TensorLoader(X, y, 8), losses.declare(nll, reduction="none"))
+    with torch.no_grad():
+        assert result["loss"] == pytest.approx(F.cross_entropy(linear()(X), y).item(), rel=1e-12)

@@ -19,6 +19,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from lossbook import _validate
 from lossbook.distributed.group import loopback_interface
 
 LOOPBACK = "127.0.0.1"
@@ -171,8 +172,7 @@ def _stop(processes) -> None:
 
 
 def _check_launch(fn, world_size: int, timeout: float, start_method: str) -> None:
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be a positive integer, got {world_size!r}.")
+    _validate.positive_int("world_size", world_size)
     if not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     if start_method not in mp.get_all_start_methods():

@@ -37,6 +37,8 @@ def evaluate(
 
     Raises:
         NonFiniteLossError: A batch's loss is NaN or infinite.
+        ValueError: With the default loss, the model's outputs are probabilities (rows of
+            non-negative numbers summing to 1), not the logits cross-entropy needs.
 
     Example:
         >>> from lossbook.data import TensorLoader
@@ -47,7 +49,8 @@ def evaluate(
         >>> model.training  # given back in train mode
         True
     """
-    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    default = loss_fn is None
+    loss_fn = nn.CrossEntropyLoss() if default else loss_fn
     options = losses.options_of(loss_fn)
     was_training = isinstance(model, torch.nn.Module) and model.training
     if isinstance(model, torch.nn.Module):
@@ -58,9 +61,25 @@ def evaluate(
         for batch, (X, y) in enumerate(loader, start=1):
             X, y = parts.to(X, device), parts.to(y, device)
             scores = model(X)
+            if default and batch == 1:
+                _check_logits(scores)
             value, count = metrics.mean_and_count(loss_fn(scores, y), y, loss_fn)
             watch.add(batch, scores, y, value, count)
     finally:
         if was_training:
             model.train()
     return watch.result()
+
+
+def _check_logits(scores: torch.Tensor) -> None:
+    """Refuse probabilities where the default loss needs logits (checked on the first batch)."""
+    if scores.dim() < 2 or not scores.dtype.is_floating_point:
+        return
+    sums = scores.sum(dim=1)
+    if bool((scores >= 0).all() and torch.allclose(sums, torch.ones_like(sums), atol=1e-4)):
+        raise ValueError(
+            "evaluate: the model outputs probabilities (rows summing to 1), but the default loss, "
+            "the plain cross-entropy, takes logits and would apply a second softmax. Pass the loss "
+            "that fits the outputs, e.g. loss_fn=losses.declare(nll_of_probabilities, reduction='none') "
+            "(eval_loss_fn= in train.fit), or make the model return logits."
+        )

@@ -54,8 +54,8 @@ def fit(
     Example:
         >>> from lossbook.data import TensorLoader
         >>> _ = torch.manual_seed(0)
-        >>> X_train, y_train, X_val, y_val = torch.randn(20, 3), torch.arange(20) % 2, torch.randn(8, 3), \
-        ...     torch.arange(8) % 2
+        >>> X_train, y_train = torch.randn(20, 3), torch.arange(20) % 2
+        >>> X_val, y_val = torch.randn(8, 3), torch.arange(8) % 2
         >>> model = torch.nn.Linear(3, 2)
         >>> history = fit(model, TensorLoader(X_train, y_train, 8), torch.nn.CrossEntropyLoss(),
         ...               torch.optim.SGD(model.parameters(), lr=0.1), num_epochs=2,
