@@ -77,6 +77,7 @@ numerics: install
 
 bench: install
 	$(PY) benchmarks/loader.py
+	$(PY) benchmarks/metrics.py
 	$(PY) benchmarks/mlp.py
 
 notebooks: install

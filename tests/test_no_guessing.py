@@ -127,6 +127,8 @@ def test_fit_names_the_keys_after_the_loaders_role():
 class Copy:
     """Records how `parts.to` asks for a copy."""
 
+    device = torch.device("meta")
+
     def to(self, device, non_blocking):
         self.device, self.non_blocking = device, non_blocking
         return self

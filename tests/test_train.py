@@ -234,7 +234,7 @@ def test_something_that_cannot_step_is_rejected(bad):
 
 def test_a_loss_of_the_wrong_shape_is_rejected():
     X, y = make_data(4)
-    with pytest.raises(ValueError, match="gives one loss per target"):
+    with pytest.raises(ValueError, match=r"returned shape \(2, 3\).*one loss per target, shape \(2,\)"):
         train.train_epoch(frozen_model(), TensorLoader(X, y, 2),
                           losses.declare(lambda s, y: s, reduction="none"),
                           no_step)
@@ -493,3 +493,10 @@ def test_epoch_loss_is_exact_with_class_weights_and_ignored_targets(n, batch_siz
                    train.train_epoch(model, TensorLoader(X, y, batch_size), loss_fn, no_step)):
         assert result["loss"] == pytest.approx(expected_loss, rel=1e-5)
         assert result["accuracy"] == pytest.approx(expected_acc)
+
+
+def test_a_scalar_loss_declared_per_target_is_rejected_and_the_reverse():
+    X, y = make_data(4)
+    with pytest.raises(ValueError, match="reduction is 'mean': it gives one number"):
+        train.evaluate(frozen_model(), TensorLoader(X, y, 2),
+                       losses.declare(lambda s, t: F.cross_entropy(s, t, reduction="none"), reduction="mean"))

@@ -53,8 +53,14 @@ class Accuracy(RunningSums):
         the CPU; on an accelerator, where looking would make it wait, by `compute()`.
         """
         labels.check_types("Accuracy", logits_or_preds, target)
+        scores = labels.is_scores(logits_or_preds, target)
+        if scores and labels.all_count(target, logits_or_preds.shape[1], self.ignore_index):
+            # The usual batch: every target counts and is a class. Two sums, no masks.
+            self._add("correct", self._hits(logits_or_preds, target).sum())
+            self._add("total", target.numel())
+            return
         counted = labels.counted(target, self.ignore_index)
-        if labels.is_scores(logits_or_preds, target):
+        if scores:
             hits = self._hits(logits_or_preds, target)
             invalid = counted & labels.outside(target, logits_or_preds.shape[1])
             if target.device.type == "cpu" and invalid.any():

@@ -76,6 +76,7 @@ class CalibrationError(RunningSums):
         self.confidence = torch.zeros(n_bins, dtype=torch.float64)
         self.correct = torch.zeros(n_bins, dtype=torch.int64)
         self.invalid = torch.zeros((), dtype=torch.int64)  # labels outside 0 … C-1
+        self._edges = {}  # the bins' edges per dtype and device
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
         """Add a batch: N×C(×d…) logits (softmax is applied here) and N(×d…) class labels.
@@ -90,23 +91,41 @@ class CalibrationError(RunningSums):
             raise ValueError(f"{name}: expected N×C floating-point logits for targets of shape "
                              f"{tuple(target.shape)}, got {logits.dtype} of shape {tuple(logits.shape)}.")
         confidence, preds = logits.detach().softmax(dim=1).max(dim=1)
+        # Edges and confidences in float32 or wider: in bfloat16 or float16 the edges
+        # themselves would be rounded (0.0669 for 1/15 in bfloat16), and so the bins.
+        if confidence.dtype in (torch.float16, torch.bfloat16):
+            confidence = confidence.float()
+        # Bin b holds edges[b] <= confidence < edges[b + 1]; 1.0 falls in the last bin.
+        bins = torch.bucketize(confidence, self._inner_edges(confidence), right=True)
+        hits = preds == target
+        if self.count.is_cpu and labels.all_count(target, logits.shape[1], self.ignore_index):
+            # The usual batch: every target counts and is a class. Two bincounts, no masks:
+            # one of (bin, wrong or right) pairs, one of confidences (summed in float64).
+            bins = bins.flatten()
+            pairs = torch.bincount(torch.add(hits.flatten(), bins, alpha=2), minlength=2 * self.n_bins)
+            self.count += pairs.view(-1, 2).sum(dim=1)
+            self.correct += pairs[1::2]
+            self.confidence += torch.bincount(bins, confidence.flatten().double(), self.n_bins)
+            return
         counted = labels.counted(target, self.ignore_index)
         invalid = counted & labels.outside(target, logits.shape[1])
         if target.device.type == "cpu" and invalid.any():
             raise ValueError(labels.bad_labels(name, target[counted], logits.shape[1], self.ignore_index))
-        # Edges and confidences in float32 or wider: in bfloat16 or float16 the edges
-        # themselves would be rounded (0.0669 for 1/15 in bfloat16), and so the bins.
-        confidence = confidence.to(torch.promote_types(confidence.dtype, torch.float32))
-        edges = torch.linspace(0, 1, self.n_bins + 1, dtype=confidence.dtype, device=confidence.device)
-        # Bin b holds edges[b] <= confidence < edges[b + 1]; 1.0 falls in the last bin. Samples
-        # that do not count go to an extra bin, dropped (no boolean indexing: no waiting).
-        bins = torch.bucketize(confidence, edges[1:-1], right=True)
+        # Samples that do not count go to an extra bin, dropped (no boolean indexing: no waiting).
         bins = torch.where(counted & ~invalid, bins, self.n_bins).flatten()
         confidence = as_float64(confidence.flatten())  # on the CPU for MPS (no float64)
         self._add("count", self._binned(bins, torch.ones_like(bins)))
         self._add("confidence", self._binned(bins.to(confidence.device), confidence))
-        self._add("correct", self._binned(bins, (preds == target).flatten().long()))
+        self._add("correct", self._binned(bins, hits.flatten().long()))
         self._add("invalid", invalid.sum())
+
+    def _inner_edges(self, confidence: torch.Tensor) -> torch.Tensor:
+        """The M-1 edges between the bins, in `confidence`'s dtype and device (made once)."""
+        key = (confidence.dtype, confidence.device)
+        if key not in self._edges:
+            edges = torch.linspace(0, 1, self.n_bins + 1, dtype=confidence.dtype, device=confidence.device)
+            self._edges[key] = edges[1:-1]
+        return self._edges[key]
 
     def compute(self, distributed: bool = False) -> float:
         """The calibration error (of `norm`) over everything seen since the last `reset()`.

@@ -63,6 +63,13 @@ class ConfusionMatrix(RunningSums):
         else:
             raise ValueError(f"{name}: predictions of shape {tuple(logits_or_preds.shape)} do not match "
                              f"target of shape {tuple(target.shape)}; pass N×C logits or N class indices.")
+        cells = num_classes * num_classes
+        if labels.all_count(target, num_classes, self.ignore_index) and (
+                logits_or_preds.dim() > target.dim() or labels.all_count(preds, num_classes, None)):
+            # The usual batch: every target counts and every label is a class. One bincount.
+            index = (target * num_classes + preds).flatten()
+            self._add("matrix", torch.bincount(index, minlength=cells).reshape(num_classes, num_classes))
+            return
         counted = labels.counted(target, self.ignore_index)
         invalid = counted & (labels.outside(target, num_classes) | labels.outside(preds, num_classes))
         if target.device.type == "cpu" and invalid.any():
@@ -72,7 +79,6 @@ class ConfusionMatrix(RunningSums):
                                                 classes="there are"))
         # Every uncounted target goes to one extra cell, dropped: no boolean indexing, which
         # would make an accelerator wait to learn how many targets count.
-        cells = num_classes * num_classes
         index = torch.where(counted & ~invalid, target.long() * num_classes + preds, cells).flatten()
         counts = torch.zeros(cells + 1, dtype=torch.int64, device=index.device)
         counts.index_add_(0, index, torch.ones_like(index))

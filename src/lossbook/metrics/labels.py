@@ -60,3 +60,17 @@ def bad_labels(name: str, labels: torch.Tensor, num_classes: int, ignore_index: 
     if low < 0 and what == "target":
         message += f"; to skip padding, use {name}(ignore_index={low})"
     return message + "."
+
+
+def all_count(target: torch.Tensor, num_classes: int, ignore_index: int | None) -> bool:
+    """On the CPU: whether every target is a class `0 … num_classes-1` and none is ignored.
+
+    Then a metric needs no mask and no per-target check: one pass over the targets
+    (their minimum and maximum) instead of several. Always False on an accelerator,
+    where reading the two numbers would make it wait.
+    """
+    if target.device.type != "cpu" or target.numel() == 0:
+        return False
+    low, high = (int(v) for v in torch.aminmax(target))
+    ignored = ignore_index is not None and low <= ignore_index <= high
+    return 0 <= low and high < num_classes and not ignored

@@ -10,6 +10,8 @@ much a value counts (torchmetrics' `MeanMetric`); `weight=` of a loss holds clas
 weights (torch's); `count` is what a batch counts for, the `weight` its mean gets.
 """
 
+import math
+
 import torch
 
 from lossbook import _validate, losses
@@ -53,6 +55,9 @@ class Mean(RunningSums):
         Weights must be finite and >= 0: checked at once on the CPU; on an accelerator,
         where looking would make it wait, `compute()` raises instead.
         """
+        if isinstance(weight, int | float) and not isinstance(weight, bool):
+            self._update_with_number(as_float64(value), weight)
+            return
         value = as_float64(value)
         weight = as_float64(weight, value.device)
         if weight.numel() == 1:
@@ -70,6 +75,16 @@ class Mean(RunningSums):
         self._add("value_sum", torch.where(weight == 0, 0.0, value * weight).sum())
         self._add("weight_sum", weight.sum())
         self._add("invalid", invalid.sum())
+
+    def _update_with_number(self, value: torch.Tensor, weight: int | float) -> None:
+        """One weight, a Python number, for every value: checked here, no tensor of weights."""
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"Mean.update: weights must be finite and >= 0, got {weight}.")
+        if weight == 0:
+            return  # counts for nothing, even a nan value
+        total = value if value.dim() == 0 else value.sum()
+        self._add("value_sum", total if weight == 1 else total * weight)
+        self._add("weight_sum", weight * value.numel())
 
     def compute(self, distributed: bool = False) -> float:
         """The weighted mean of everything seen since the last `reset()`.

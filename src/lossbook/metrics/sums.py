@@ -33,15 +33,18 @@ class RunningSums:
         for name in self.STATE:
             getattr(self, name).zero_()
 
-    def _add(self, name: str, increment: torch.Tensor) -> None:
+    def _add(self, name: str, increment: torch.Tensor | int | float) -> None:
         state = getattr(self, name)
-        device = home(increment.device)
-        if state.device != device:
-            # The first batch decides where the sums live (see `home`).
-            for other in self.STATE:
-                setattr(self, other, getattr(self, other).to(device))
-            state = getattr(self, name)
-        state += increment.to(state.device, state.dtype)
+        if isinstance(increment, torch.Tensor):
+            device = home(increment.device)
+            if state.device != device:
+                # The first batch decides where the sums live (see `home`).
+                for other in self.STATE:
+                    setattr(self, other, getattr(self, other).to(device))
+                state = getattr(self, name)
+            if increment.device != device:
+                increment = increment.to(device)
+        state.add_(increment)  # in place, in the state's dtype (float64 or int64)
 
     def _summed(self, distributed: bool) -> list[torch.Tensor]:
         """The state, added over every process if `distributed`; the state itself never changes."""

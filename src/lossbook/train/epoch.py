@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 import torch
 import torch.distributed as dist
 
-from lossbook import _validate, losses, metrics
+from lossbook import _validate, losses
 from lossbook.train import parts
 from lossbook.train.watch import Watch
 
@@ -79,24 +79,27 @@ def train_epoch(
     if isinstance(model, torch.nn.Module):
         model.train()
     device = parts.device_of(model) if device is None else torch.device(device)
-    watch = Watch(epoch, loader, distributed, options.ignore_index)
+    watch = Watch(epoch, loader, distributed, options)
     bar = parts.progress_bar(loader, progress, f"epoch {epoch}")
     log = log or (bar.write if progress else print)  # tqdm's write keeps the bar intact
+    exact = accumulate > 1 or world > 1  # the count of the whole batch is needed up front
+    in_sync = contextlib.nullcontext()  # DDP all-reduces the gradients in this backward pass
     for batches in _groups(enumerate(bar, start=1), accumulate):
         batches = [(batch, parts.to(X, device), parts.to(y, device)) for batch, (X, y) in batches]
-        total = _total_count(batches, options, world) if accumulate > 1 or world > 1 else None
+        total = _total_count(batches, options, world) if exact else None
+        last = len(batches) - 1
         for i, (batch, X, y) in enumerate(batches):
-            last = i == len(batches) - 1
-            with contextlib.nullcontext() if last or world == 1 else model.no_sync():
+            with in_sync if i == last or world == 1 else model.no_sync():
                 scores = model(X)
                 loss = loss_fn(scores, y)
-                value, count = metrics.mean_and_count(loss, y, loss_fn)
+                # Only references are kept per batch (after a check of the loss's shape);
+                # what each batch counts for is computed when a number is asked for.
+                watch.add(batch, scores.detach(), y, loss.detach())
                 if i == 0:
                     # Here, as in the usual loop, not before the forward pass: the memory
                     # of the old gradients is freed just before new ones fill it.
                     zero_grad()
-                _objective(loss, options.reduction, value, count, total, world).backward()
-            watch.add(batch, scores.detach(), y, value, count)
+                _objective(loss, y, options, total, world).backward()
             if log_every and batch % log_every == 0:
                 log(f"[epoch {epoch}, batch {batch:5d}] running loss {watch.running_loss():.4f}")
             if progress and watch.postfix_due(batch):
@@ -107,6 +110,9 @@ def train_epoch(
 
 def _groups(items: Iterable, size: int) -> Iterator[list]:
     """Consecutive lists of `size` items (the last one may be shorter)."""
+    if size == 1:
+        yield from ([item] for item in items)
+        return
     group = []
     for item in items:
         group.append(item)
@@ -117,19 +123,22 @@ def _groups(items: Iterable, size: int) -> Iterator[list]:
         yield group
 
 
+def _count(y: torch.Tensor, options: losses.LossOptions) -> torch.Tensor:
+    return losses.count(y, weight=options.weight, ignore_index=options.ignore_index)
+
+
 def _total_count(batches: list, options: losses.LossOptions, world: int) -> torch.Tensor:
     """What the loss of all `batches`, on every process, divides by: their summed counts."""
-    total = sum(losses.count(y, weight=options.weight, ignore_index=options.ignore_index)
-                for _, _, y in batches)
+    total = sum(_count(y, options) for _, _, y in batches)
     if world > 1:
         dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return total
 
 
-def _objective(loss, reduction: str, value, count, total, world: int) -> torch.Tensor:
+def _objective(loss, y, options: losses.LossOptions, total, world: int) -> torch.Tensor:
     """What to call `backward()` on, so that the gradients add up to the whole batch's."""
     if total is None:  # one batch, one process: the loss as the loss function defined it
-        return value if reduction == "none" else loss
-    batch_sum = loss.sum() if reduction != "mean" else loss * count
+        return loss if options.reduction != "none" else loss.sum() / _count(y, options)
+    batch_sum = loss * _count(y, options) if options.reduction == "mean" else loss.sum()
     # DDP averages the gradients of `world` processes: multiply by `world` to undo it.
-    return batch_sum * world if reduction == "sum" else batch_sum * world / total
+    return batch_sum * world if options.reduction == "sum" else batch_sum * world / total

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from lossbook import losses, metrics
+from lossbook import losses
 from lossbook.train import parts
 from lossbook.train.watch import Watch
 
@@ -56,15 +56,14 @@ def evaluate(
     if isinstance(model, torch.nn.Module):
         model.eval()
     device = parts.device_of(model) if device is None else torch.device(device)
-    watch = Watch(None, loader, distributed, options.ignore_index)
+    watch = Watch(None, loader, distributed, options)
     try:
         for batch, (X, y) in enumerate(loader, start=1):
             X, y = parts.to(X, device), parts.to(y, device)
             scores = model(X)
             if default and batch == 1:
                 _check_logits(scores)
-            value, count = metrics.mean_and_count(loss_fn(scores, y), y, loss_fn)
-            watch.add(batch, scores, y, value, count)
+            watch.add(batch, scores, y, loss_fn(scores, y))
     finally:
         if was_training:
             model.train()
