@@ -3,11 +3,14 @@
 Taught in the chapter "Cross-entropy": `cross_entropy(logits, y)` is
 `nll_loss(log_softmax(logits, dim=1), y)`, and for a label `y` the loss of a sample is
 `-log p[y]`. Both functions mirror `torch.nn.functional` (the same options, but
-keyword-only; the same values and gradients) for N×C scores, for N×C×d₁×…×d_k scores with
-a label at every position (sequences: N×C×T; images: N×C×H×W), and for one sample's C
-scores with a 0-dim label. Bad input raises an error that names the problem and the fix:
-non-tensor input, float or out-of-range labels, a label shape that does not match,
-a positive log-probability, or a mean over zero targets (torch: nan).
+keyword-only; the same values and gradients wherever both accept the input) for N×C
+scores, for N×C×d₁×…×d_k scores with a label at every position (sequences: N×C×T;
+images: N×C×H×W), and for one sample's C scores with a 0-dim label. Bad input raises an
+error that names the problem and the fix: non-tensor input, float or out-of-range labels,
+a label shape that does not match, a positive log-probability, or a mean over zero
+targets (torch: nan). Stricter than torch on probability targets: it rejects negative
+entries and rows that do not sum to 1 (torch accepts any float target of the scores'
+shape), and an `ignore_index` other than the default with them (torch ignores it there).
 """
 
 import torch
