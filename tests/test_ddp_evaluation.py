@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.distributed.algorithms import Join
 from torch.nn.parallel import DistributedDataParallel
 
 from lossbook import distributed
@@ -81,3 +82,26 @@ def test_the_wrapper_without_no_grad_on_uneven_shards_does_not_finish():
     # If the unmatched broadcast was paired with something else, the counts still differ.
     assert [r["broadcasts"] for r in ranks] == [2, 1]
     pytest.skip("gloo paired the unmatched broadcast with another collective")
+
+
+def evaluate_shard_inside_join():
+    """One process: the wrapper evaluates its shard inside `Join`, under `no_grad`."""
+    rank = dist.get_rank()
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 2)).double()
+    ddp_model = DistributedDataParallel(module)
+    X = torch.randn(21, 4, dtype=torch.float64)
+    shard = X[list(distributed.UnpaddedDistributedSampler(range(21)))]
+    ddp_model.eval()
+    with Join([ddp_model]), torch.no_grad():
+        for batch in shard.split(10):
+            ddp_model(batch)
+    return rank
+
+
+def test_join_does_not_make_evaluating_the_wrapper_safe():
+    # Join shadows the collectives of training (a backward all-reduce included) for the
+    # process that ran out of batches; an evaluation never runs that all-reduce.
+    with pytest.raises((TimeoutError, distributed.WorkerError)):
+        distributed.launch(evaluate_shard_inside_join, world_size=2, timeout=5,
+                           start_method="fork")
