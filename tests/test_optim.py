@@ -27,23 +27,28 @@ def _run(model, step_or_optimizer, num_steps=300):
         zero()
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
-def test_momentum_equals_torch_sgd(momentum):
-    ours, theirs = _two_models()
-    _run(ours, optim.Momentum(ours.parameters(), lr=0.05, momentum=momentum))
-    _run(theirs, torch.optim.SGD(theirs.parameters(), lr=0.05, momentum=momentum))
-    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
-        torch.testing.assert_close(p, q)
-        assert torch.count_nonzero(p.grad) == 0
+CASES = {
+    "plain SGD": (lambda p: optim.Momentum(p, lr=0.05, momentum=0.0),
+                  lambda p: torch.optim.SGD(p, lr=0.05)),
+    "momentum 0.5": (lambda p: optim.Momentum(p, lr=0.05, momentum=0.5),
+                     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.5)),
+    "momentum 0.9": (lambda p: optim.Momentum(p, lr=0.05, momentum=0.9),
+                     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    "Adam": (lambda p: optim.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
+    "Adam, other betas": (lambda p: optim.Adam(p, lr=0.01, betas=(0.5, 0.9)),
+                          lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.5, 0.9))),
+}
 
 
-@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.5, 0.9)])
-def test_adam_equals_torch_adam(betas):
+@pytest.mark.parametrize("case", CASES)
+def test_equals_torch_optim_after_300_steps(case):
+    make_ours, make_theirs = CASES[case]
     ours, theirs = _two_models()
-    _run(ours, optim.Adam(ours.parameters(), lr=0.01, betas=betas))
-    _run(theirs, torch.optim.Adam(theirs.parameters(), lr=0.01, betas=betas))
+    _run(ours, make_ours(ours.parameters()))
+    _run(theirs, make_theirs(theirs.parameters()))
     for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(p, q)
+        assert torch.count_nonzero(p.grad) == 0  # the step zeroed the grads
 
 
 def test_lr_can_change_between_steps_like_a_scheduler():
