@@ -26,6 +26,7 @@ from lossbook.metrics.calibration import CalibrationBins, CalibrationError, cali
 from lossbook.metrics.confusion import ConfusionMatrix
 from lossbook.metrics.mean import Mean, mean_and_count
 from lossbook.metrics.per_class import balanced_accuracy, f1_score, precision, recall
+from lossbook.metrics.scores import BrierScore, ClasswiseCalibrationError, debiased_squared_error  # noqa: F401
 
 __all__ = [
     "Accuracy", "CalibrationBins", "CalibrationError", "ConfusionMatrix", "Mean", "balanced_accuracy",

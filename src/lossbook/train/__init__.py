@@ -7,6 +7,7 @@ gradient accumulation and data-parallel training in chapter 6. The modules:
 - `epoch`: `train_epoch`, one pass over the training data;
 - `evaluate`: `evaluate`, the loss (by default the NLL) and accuracy without gradients;
 - `fit`: `fit`, epochs of both, the history;
+- `amp`: mixed precision, `autocast=` and `scaler=` of both (chapter 7);
 - `watch`: what the loop records per batch; `parts`: its error, devices, DDP, progress bar.
 """
 

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from lossbook import _validate, losses
-from lossbook.train import parts
+from lossbook.train import amp, parts
 from lossbook.train.watch import Watch
 
 
@@ -26,7 +26,7 @@ def train_epoch(
     model: Callable, loader: Iterable, loss_fn: Callable, optimizer_or_step, *,
     device: torch.device | str | None = None, epoch: int = 1, progress: bool = False,
     log_every: int | None = None, log: Callable[[str], None] | None = None, distributed: bool = False,
-    accumulate: int = 1,
+    accumulate: int = 1, autocast: torch.dtype | None = None, scaler=None,
 ) -> dict[str, float]:
     """Train for one pass over `loader`; return its per-sample mean `"loss"` and `"acc"`.
 
@@ -54,6 +54,10 @@ def train_epoch(
         accumulate: Update the parameters once every `accumulate` batches, with the
             gradient of the loss over all of them: each batch's summed loss is divided by
             their total count (computed before the backward passes), not averaged per batch.
+        autocast: `torch.float16` or `torch.bfloat16`: run the forward pass and the loss
+            (only) under `torch.autocast` on the batch's device (see `lossbook.train.amp`).
+        scaler: A `torch.amp.GradScaler` (for float16): scale the loss before `backward()`,
+            step with `scaler.step(optimizer)` and `scaler.update()`.
 
     Raises:
         NonFiniteLossError: A batch's loss was NaN or infinite (raised at the next logged
@@ -76,6 +80,8 @@ def train_epoch(
     options = losses.options_of(loss_fn)
     world = parts.ddp_world_size(model) if distributed else 1
     step, zero_grad = parts.step_functions(optimizer_or_step)
+    amp.check(autocast, scaler, optimizer_or_step)
+    step = amp.scaled_step(step, optimizer_or_step, scaler)
     if isinstance(model, torch.nn.Module):
         model.train()
     device = parts.device_of(model) if device is None else torch.device(device)
@@ -90,8 +96,9 @@ def train_epoch(
         last = len(batches) - 1
         for i, (batch, X, y) in enumerate(batches):
             with in_sync if i == last or world == 1 else model.no_sync():
-                scores = model(X)
-                loss = loss_fn(scores, y)
+                with amp.region(autocast, X.device):  # the forward pass and the loss only
+                    scores = model(X)
+                    loss = loss_fn(scores, y)
                 # Only references are kept per batch (after a check of the loss's shape);
                 # what each batch counts for is computed when a number is asked for.
                 watch.add(batch, scores.detach(), y, loss.detach())
@@ -99,7 +106,7 @@ def train_epoch(
                     # Here, as in the usual loop, not before the forward pass: the memory
                     # of the old gradients is freed just before new ones fill it.
                     zero_grad()
-                _objective(loss, y, options, total, world).backward()
+                amp.backward(_objective(loss, y, options, total, world), scaler)
             if log_every and batch % log_every == 0:
                 log(f"[epoch {epoch}, batch {batch:5d}] running loss {watch.running_loss():.4f}")
             if progress and watch.postfix_due(batch):

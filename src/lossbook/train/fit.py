@@ -19,7 +19,7 @@ def fit(
     val_loader: Iterable | None = None, test_loader: Iterable | None = None, eval_loss_fn=None,
     device: torch.device | str | None = None, progress: bool = True, log_every: int | None = None,
     log: Callable[[str], None] | None = None, on_epoch: Callable[[dict], None] | None = None,
-    distributed: bool = False, accumulate: int = 1,
+    distributed: bool = False, accumulate: int = 1, autocast: torch.dtype | None = None, scaler=None,
 ) -> list[dict[str, float]]:
     """Train for `num_epochs`, evaluating on `val_loader` and `test_loader` after each.
 
@@ -38,6 +38,8 @@ def fit(
         log: As in `train_epoch`.
         distributed: As in `train_epoch` (and in `evaluate`).
         accumulate: As in `train_epoch`.
+        autocast: As in `train_epoch` (training only: `evaluate` runs in the model's dtype).
+        scaler: As in `train_epoch`.
         num_epochs: How many passes over `train_loader`.
         on_epoch: Called with each epoch's record.
         val_loader: The validation split: recorded as `val_loss`, `val_accuracy`.
@@ -73,7 +75,7 @@ def fit(
         start = time.perf_counter()
         train = train_epoch(model, train_loader, loss_fn, optimizer_or_step, device=device, epoch=epoch,
                             progress=progress, log_every=log_every, log=log, distributed=distributed,
-                            accumulate=accumulate)
+                            accumulate=accumulate, autocast=autocast, scaler=scaler)
         record = {"epoch": epoch, "train_loss": train["loss"], "train_accuracy": train["accuracy"]}
         for split, loader in (("val", val_loader), ("test", test_loader)):
             if loader is not None:
