@@ -1,0 +1,121 @@
+r"""The rules' common frame in `lossbook.check`: findings, the rule base class, `# noqa`.
+
+Every rule is an `ast.NodeVisitor` with a code (`LB101`), a message that says what is
+wrong and how to fix it, and the chapter of the book that explains it; `check_source`
+runs every registered rule on one file's source and drops what `# noqa` silences.
+
+>>> code = "s = 0\nfor X, y in test_loader:\n    s += F.cross_entropy(model(X), y)\n"
+>>> [f"{f.line}:{f.col} {f.code}" for f in check_source(code)]
+['2:1 LB301', '2:1 LB302', '3:5 LB104']
+"""
+
+import ast
+import dataclasses
+import re
+import warnings
+
+from lossbook.check._facts import Facts
+from lossbook.check._sources import CheckError, Source
+
+__all__ = ["Finding", "Rule", "RULES", "register", "check_source", "check_tree"]
+
+RULES: dict[str, type["Rule"]] = {}
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Finding:
+    """One finding: where (line and column from 1; the cell in a notebook), the rule, the message."""
+
+    line: int
+    col: int
+    code: str
+    message: str
+    path: str = ""
+    cell: str | None = None
+
+    def __str__(self) -> str:
+        cell = f"{self.cell}:" if self.cell else ""
+        return f"{self.path}:{cell}{self.line}:{self.col} {self.code} {self.message}"
+
+
+class Rule(ast.NodeVisitor):
+    """A rule: subclasses set `code`, `message`, `chapter` and visit the tree, calling `report`.
+
+    Attributes:
+        code: `LBnnn`.
+        message: what is wrong and what to write instead.
+        chapter: where the book explains it, e.g. `chapter 3, "Averaging loss and accuracy honestly"`.
+    """
+
+    code = "LB000"
+    message = ""
+    chapter = ""
+
+    def __init__(self, facts: Facts):
+        self.facts = facts
+        self.findings: list[Finding] = []
+
+    @classmethod
+    def text(cls) -> str:
+        """The message with its chapter, as printed."""
+        return f"{cls.message} ({cls.chapter})"
+
+    def report(self, node: ast.AST) -> None:
+        """Record a finding at `node`."""
+        self.findings.append(Finding(node.lineno, node.col_offset + 1, self.code, self.text()))
+
+    def run(self) -> list[Finding]:
+        """Visit the whole tree; return the findings."""
+        self.visit(self.facts.tree)
+        return self.findings
+
+
+def register(rule: type[Rule]) -> type[Rule]:
+    """Class decorator: add `rule` to `RULES`."""
+    RULES[rule.code] = rule
+    return rule
+
+
+def check_tree(tree: ast.Module, codes: set[str] | None = None) -> list[Finding]:
+    """Run the rules (all, or those in `codes`) on a parsed module; findings sorted by place."""
+    import lossbook.check.rules  # noqa: F401  (registers the rules)
+
+    facts = Facts(tree)
+    found = {f for code, rule in RULES.items() if codes is None or code in codes for f in rule(facts).run()}
+    return sorted(found)
+
+
+def _silenced(finding: Finding, lines: list[str]) -> bool:
+    line = lines[finding.line - 1] if finding.line <= len(lines) else ""
+    match = _NOQA.search(line)
+    if match is None:
+        return False
+    codes = match.group("codes")
+    return codes is None or finding.code in re.split(r"[,\s]+", codes.upper())
+
+
+def check_source(source: str | Source, path: str = "<string>",
+                 codes: set[str] | None = None) -> list[Finding]:
+    """Check one file's source (a string, or a `Source` read from a notebook).
+
+    Raises:
+        CheckError: the source is not valid Python (its location in the message).
+    """
+    source = source if isinstance(source, Source) else Source(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source.text, filename=path)
+    except (SyntaxError, ValueError) as error:
+        line = getattr(error, "lineno", None) or 1
+        cell, line = source.where(line)
+        where = f"{cell}:{line}" if cell else f"{line}"
+        raise CheckError(f"{where}: {type(error).__name__}: {getattr(error, 'msg', error)}") from None
+    lines = source.text.splitlines()
+    found = []
+    for finding in check_tree(tree, codes):
+        if not _silenced(finding, lines):
+            cell, line = source.where(finding.line)
+            found.append(dataclasses.replace(finding, path=path, cell=cell, line=line))
+    return found

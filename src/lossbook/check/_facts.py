@@ -1,0 +1,183 @@
+"""What the rules of `lossbook.check` need to know about a file: its losses and activations.
+
+A loss is recognised by its class (`nn.CrossEntropyLoss(...)`, bound to a name such as
+`criterion` or `self.loss_fn`), by its function (`F.cross_entropy`), or by one of the
+conventional names (`criterion`, `loss_fn`, ...), which are taken to be mean-reduced losses
+of an unknown kind. The chapters "Cross-entropy" (2) and "Averaging loss and accuracy
+honestly" (3) explain why the reduction and the weights of a loss matter.
+
+>>> facts = Facts(ast.parse("criterion = nn.CrossEntropyLoss(ignore_index=0)"))
+>>> facts.losses["criterion"]
+LossInfo(kind='CrossEntropyLoss', reduction='mean', weighted=True)
+"""
+
+import ast
+import dataclasses
+import re
+
+from lossbook.check._syntax import dotted, is_constant, keyword, last_name, parents, walk_scope
+
+__all__ = ["LossInfo", "Facts", "scope_of", "FUNCTIONAL"]
+
+FUNCTIONAL = {
+    "cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss", "kl_div": "KLDivLoss", "mse_loss": "MSELoss",
+    "l1_loss": "L1Loss", "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss",
+    "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss", "multi_margin_loss": "MultiMarginLoss",
+    "poisson_nll_loss": "PoissonNLLLoss", "soft_margin_loss": "SoftMarginLoss",
+}
+LOSS_CLASSES = set(FUNCTIONAL.values())
+CONVENTIONAL = re.compile(r"^(criterion|criteria|loss_fn|loss_func|lossfn|lossfunc|loss_function|loss_fcn"
+                          r"|\w+_criterion|criterion_\w+|\w+_loss_fn)$")
+ACTIVATIONS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid",
+               "Softmax": "softmax", "LogSoftmax": "log_softmax", "Sigmoid": "sigmoid"}
+_TORCH_BASES = {"F", "functional", "nn.functional", "torch.nn.functional", "torch", "torch.special"}
+_NN_BASES = {"", "nn", "torch.nn"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LossInfo:
+    """A loss: its class name (or "unknown"), its reduction, and whether samples count unequally.
+
+    `weighted` is true when the loss is built or called with `weight=` or `ignore_index=`: then a
+    batch mean is not a mean over `len(y)` samples.
+    """
+
+    kind: str
+    reduction: str = "mean"
+    weighted: bool = False
+
+
+def _base(func: ast.expr) -> str:
+    return dotted(func.value) if isinstance(func, ast.Attribute) else ""
+
+
+def _loss_info(kind: str, call: ast.Call) -> LossInfo:
+    reduction = keyword(call, "reduction")
+    value = reduction.value if isinstance(reduction, ast.Constant) else "mean"
+    if reduction is not None and not isinstance(reduction, ast.Constant):
+        value = "unknown"
+    if is_constant(keyword(call, "size_average"), False):
+        value = "sum"
+    if is_constant(keyword(call, "reduce"), False):
+        value = "none"
+    weighted = any(keyword(call, k) is not None and not is_constant(keyword(call, k), None)
+                   for k in ("weight", "ignore_index", "pos_weight"))
+    return LossInfo(kind, str(value), weighted)
+
+
+def loss_class(call: ast.AST) -> LossInfo | None:
+    """The loss that `call` constructs (`nn.CrossEntropyLoss(weight=w)`), or None."""
+    if isinstance(call, ast.Call) and last_name(call.func) in LOSS_CLASSES and _base(call.func) in _NN_BASES:
+        return _loss_info(last_name(call.func), call)
+    return None
+
+
+def scope_of(node: ast.AST, parent_of: dict[ast.AST, ast.AST]) -> ast.AST:
+    """The function (or module) whose body holds `node`."""
+    while node in parent_of:
+        node = parent_of[node]
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            return node
+    return node
+
+
+class Facts:
+    """Facts about one parsed file, computed once and shared by every rule.
+
+    Attributes:
+        tree: the module.
+        parent_of: each node's parent.
+        losses: dotted names bound to a loss object (`criterion`, `self.loss_fn`).
+        activations: dotted names bound to a module ending in softmax, log-softmax or sigmoid.
+        drop_last: whether any call passes `drop_last=True` (then every batch is full).
+    """
+
+    def __init__(self, tree: ast.Module):
+        self.tree = tree
+        self.parent_of = parents(tree)
+        self.losses: dict[str, LossInfo] = {}
+        self.activations: dict[str, str] = {}
+        self.functional: set[str] = set()
+        self._assigned: dict[ast.AST, dict[str, list[tuple[int, ast.expr]]]] = {}
+        self.drop_last = False
+        self.cache: dict[str, object] = {}
+        returns_activation = self._activation_classes(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "torch.nn.functional":
+                self.functional |= {alias.asname or alias.name for alias in node.names}
+            elif isinstance(node, ast.Call) and is_constant(keyword(node, "drop_last"), True):
+                self.drop_last = True
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                info, activation = loss_class(node.value), self._module_activation(node.value)
+                if isinstance(node.value, ast.Call) and last_name(node.value.func) in returns_activation:
+                    activation = returns_activation[last_name(node.value.func)]
+                for name in filter(None, map(dotted, targets)):
+                    if info:
+                        self.losses[name] = info
+                    if activation:
+                        self.activations[name] = activation
+
+    @staticmethod
+    def _module_activation(value: ast.expr) -> str | None:
+        if not isinstance(value, ast.Call) or _base(value.func) not in _NN_BASES:
+            return None
+        name = last_name(value.func)
+        if name == "Sequential" and value.args:
+            return Facts._module_activation(value.args[-1])
+        return ACTIVATIONS.get(name) if name[:1].isupper() else None
+
+    def _activation_classes(self, tree: ast.Module) -> dict[str, str]:
+        """Classes whose `forward` always returns a softmax, log-softmax or sigmoid."""
+        found = {}
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            for forward in (f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "forward"):
+                kinds = {self.activation(r.value, r) for r in walk_scope(forward)
+                         if isinstance(r, ast.Return) and r.value is not None}
+                if len(kinds) == 1 and None not in kinds:
+                    found[cls.name] = kinds.pop()
+        return found
+
+    def assigned_before(self, name: str, node: ast.AST) -> ast.expr | None:
+        """The value last assigned to the plain name `name` before `node`'s line, in its scope."""
+        scope = scope_of(node, self.parent_of)
+        if scope not in self._assigned:
+            table: dict[str, list[tuple[int, ast.expr]]] = {}
+            for n in walk_scope(scope):
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                    table.setdefault(n.targets[0].id, []).append((n.lineno, n.value))
+            self._assigned[scope] = table
+        earlier = [(line, v) for line, v in self._assigned[scope].get(name, []) if line < node.lineno]
+        return max(earlier, key=lambda pair: pair[0])[1] if earlier else None
+
+    def loss(self, call: ast.AST) -> LossInfo | None:
+        """The loss that `call` computes (`criterion(logits, y)`, `F.nll_loss(...)`), or None."""
+        if not isinstance(call, ast.Call):
+            return None
+        func, name = call.func, last_name(call.func)
+        functional = _base(func) in _TORCH_BASES - {"torch"} or dotted(func) in self.functional
+        if name in FUNCTIONAL and functional:
+            return _loss_info(FUNCTIONAL[name], call)
+        if isinstance(func, ast.Call):
+            return loss_class(func)
+        if dotted(func) in self.losses:
+            return self.losses[dotted(func)]
+        return LossInfo("unknown") if dotted(func) and CONVENTIONAL.match(name) else None
+
+    def activation(self, expr: ast.AST, at: ast.AST | None = None, depth: int = 0) -> str | None:
+        """Whether `expr` is the output of a softmax, log-softmax or sigmoid: its name, or None."""
+        if isinstance(expr, ast.Name) and depth < 3:
+            value = self.assigned_before(expr.id, at or expr)
+            return self.activation(value, at or expr, depth + 1) if value is not None else None
+        if not isinstance(expr, ast.Call):
+            return None
+        func, name = expr.func, last_name(expr.func)
+        if isinstance(func, ast.Call):
+            return self._module_activation(func)
+        if name in ("softmax", "log_softmax", "sigmoid") and isinstance(func, ast.Attribute):
+            base = _base(func)
+            return name if base in _TORCH_BASES or not base.endswith(("np", "numpy", "special")) else None
+        if dotted(func) in self.functional and name in ("softmax", "log_softmax", "sigmoid"):
+            return name
+        return self.activations.get(dotted(func))

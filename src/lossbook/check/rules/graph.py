@@ -1,0 +1,48 @@
+r"""LB104: a loss tensor added to a running total with its autograd graph.
+
+Taught in chapter 3, "Averaging loss and accuracy honestly" (`running_loss += loss` keeps
+every batch's graph alive): the total becomes a tensor attached to the graph of every batch
+so far, and in an evaluation without `torch.no_grad()` it holds every batch's activations
+too. Add `loss.item()` (or `loss.detach()`). Quiet when the total is itself backpropagated
+(a loss summed on purpose), when it is not a number set before the loop, or under `no_grad`.
+
+>>> from lossbook.check import check_source
+>>> code = "total = 0\nfor X, y in loader:\n    loss = loss_fn(model(X), y)\n    total += loss"
+>>> [f.code for f in check_source(code)]
+['LB104']
+"""
+
+import ast
+
+from lossbook.check._core import Rule, register
+from lossbook.check._facts import scope_of
+from lossbook.check._syntax import calls_in, dotted
+from lossbook.check.rules._loops import no_grad, updates
+
+__all__ = ["GraphAccumulated"]
+
+
+def _backpropagated(name: str, scope: ast.AST) -> bool:
+    """Whether `name` (or an expression with it) has `.backward()` called in `scope`."""
+    return any(name in {dotted(n) for n in ast.walk(call.func.value)} for call in calls_in(scope, "backward"))
+
+
+@register
+class GraphAccumulated(Rule):
+    """LB104: `running_loss += loss` (or `= running_loss + loss`) with the loss tensor itself."""
+
+    code = "LB104"
+    message = ("a loss tensor added to a running total keeps the autograd graph of every batch alive "
+               "(and, without torch.no_grad(), every batch's activations): add loss.item() instead")
+    chapter = 'chapter 3, "Averaging loss and accuracy honestly"'
+
+    def visit_Module(self, node: ast.Module) -> None:
+        """Report each running total of loss tensors that still carry their graph."""
+        for update in updates(self.facts):
+            if update.kind != "loss" or update.detached or update.is_list or "." in update.target:
+                continue
+            start = self.facts.assigned_before(update.target, update.loop)
+            numeric = isinstance(start, ast.Constant) and type(start.value) in (int, float)
+            scope = scope_of(update.node, self.facts.parent_of)
+            if numeric and not no_grad(update.node, self.facts) and not _backpropagated(update.target, scope):
+                self.report(update.node)
