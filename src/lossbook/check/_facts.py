@@ -102,7 +102,8 @@ class Facts:
         self._assigned: dict[ast.AST, dict[str, list[tuple[int, ast.expr]]]] = {}
         self.drop_last = False
         self.cache: dict[str, object] = {}
-        returns_activation = self._activation_classes(tree)
+        self.activation_classes: dict[str, str] = {}
+        self.activation_classes = returns_activation = self._activation_classes(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module == "torch.nn.functional":
                 self.functional |= {alias.asname or alias.name for alias in node.names}
@@ -174,7 +175,7 @@ class Facts:
             return None
         func, name = expr.func, last_name(expr.func)
         if isinstance(func, ast.Call):
-            return self._module_activation(func)
+            return self._module_activation(func) or self.activation_classes.get(last_name(func.func))
         if name in ("softmax", "log_softmax", "sigmoid") and isinstance(func, ast.Attribute):
             base = _base(func)
             return name if base in _TORCH_BASES or not base.endswith(("np", "numpy", "special")) else None

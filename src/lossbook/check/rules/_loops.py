@@ -17,11 +17,10 @@ counter of `y.size(0)`), as the chapter "Averaging loss and accuracy honestly" (
 import ast
 import dataclasses
 
-from lossbook.check._facts import Facts, LossInfo, scope_of
+from lossbook.check._facts import Facts, LossInfo
 from lossbook.check._syntax import ancestors, dotted, is_call, last_name, unwrap, walk_scope
 
-__all__ = ["Update", "classify", "updates", "divisor", "divisions", "list_means", "sample_count", "no_grad",
-           "loops"]
+__all__ = ["Update", "classify", "updates", "divisor", "sample_count", "no_grad", "loops"]
 
 _DETACH = {"item", "detach", "tolist", "numpy"}
 _PASS = {"cpu", "to", "clone", "float", "double", "squeeze"}
@@ -160,50 +159,3 @@ def divisor(expr: ast.expr, loop: ast.AST, facts: Facts, depth: int = 0) -> str 
         value = facts.assigned_before(expr.id, loop)
         return divisor(value, loop, facts, depth + 1) if value is not None else None
     return None
-
-
-def divisions(update: Update, facts: Facts) -> list[tuple[ast.AST, ast.expr]]:
-    """After the update's loop, in its scope: (node, divisor) for each `total / d` or `total /= d`."""
-    scope, end, found = scope_of(update.loop, facts.parent_of), update.loop.end_lineno or 0, []
-    for node in walk_scope(scope):
-        if getattr(node, "lineno", 0) <= end:
-            continue
-        divides = isinstance(getattr(node, "op", None), ast.Div)
-        if divides and isinstance(node, ast.AugAssign) and dotted(node.target) == update.target:
-            found.append((node, node.value))
-        elif divides and isinstance(node, ast.BinOp) and _holds(node.left, update.target):
-            found.append((node, node.right))
-    return found
-
-
-def _holds(expr: ast.expr, target: str) -> bool:
-    """Whether `expr` is `target`, `target.item()`, `float(target)`, or a product with it."""
-    while isinstance(expr, ast.Call):
-        if is_call(expr, "item") and isinstance(expr.func, ast.Attribute):
-            expr = expr.func.value
-        elif dotted(expr.func) == "float" and expr.args:
-            expr = expr.args[0]
-        else:
-            break
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):
-        return _holds(expr.left, target) or _holds(expr.right, target)
-    return dotted(expr) == target
-
-
-def list_means(update: Update, facts: Facts) -> list[ast.AST]:
-    """After a list's loop: `np.mean(totals)`, `sum(totals) / len(totals)`, `torch.tensor(totals).mean()`."""
-    scope, end, found = scope_of(update.loop, facts.parent_of), update.loop.end_lineno or 0, []
-    for node in walk_scope(scope):
-        if getattr(node, "lineno", 0) <= end or not isinstance(node, ast.Call | ast.BinOp):
-            continue
-        if isinstance(node, ast.BinOp):
-            if (isinstance(node.op, ast.Div) and is_call(node.left, "sum") and is_call(node.right, "len")
-                    and [dotted(a) for a in node.left.args + node.right.args] == [update.target] * 2):
-                found.append(node)
-        elif last_name(node.func) == "mean" and node.args and dotted(node.args[0]) == update.target:
-            found.append(node)
-        elif (is_call(node, "mean") and isinstance(node.func, ast.Attribute) and not node.args
-              and is_call(node.func.value, "tensor", "stack", "array", "Tensor")
-              and [dotted(a) for a in node.func.value.args[:1]] == [update.target]):
-            found.append(node)
-    return found

@@ -16,7 +16,8 @@ A count of correct predictions divided by the number of batches is not an accura
 import ast
 
 from lossbook.check._core import Rule, register
-from lossbook.check.rules._loops import divisions, divisor, list_means, updates
+from lossbook.check.rules._divisions import divisions, list_means
+from lossbook.check.rules._loops import divisor, updates
 
 __all__ = ["MeanOfBatchMeans", "SumOfMeansOverSamples", "AccuracyOverBatches"]
 
