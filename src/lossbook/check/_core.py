@@ -111,6 +111,7 @@ def check_source(source: str | Source, path: str = "<string>",
         line = getattr(error, "lineno", None) or 1
         cell, line = source.where(line)
         where = f"{cell}:{line}" if cell else f"{line}"
+        where += f":{error.offset}" if getattr(error, "offset", None) else ""
         raise CheckError(f"{where}: {type(error).__name__}: {getattr(error, 'msg', error)}") from None
     lines = source.text.splitlines()
     found = []

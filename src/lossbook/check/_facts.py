@@ -146,8 +146,9 @@ class Facts:
         if scope not in self._assigned:
             table: dict[str, list[tuple[int, ast.expr]]] = {}
             for n in walk_scope(scope):
-                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-                    table.setdefault(n.targets[0].id, []).append((n.lineno, n.value))
+                for target in n.targets if isinstance(n, ast.Assign) else ():
+                    if isinstance(target, ast.Name):
+                        table.setdefault(target.id, []).append((n.lineno, n.value))
             self._assigned[scope] = table
         earlier = [(line, v) for line, v in self._assigned[scope].get(name, []) if line < node.lineno]
         return max(earlier, key=lambda pair: pair[0])[1] if earlier else None
