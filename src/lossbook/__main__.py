@@ -1,4 +1,4 @@
-"""`python -m lossbook train ...` (see `lossbook.cli`) and `python -m lossbook check ...` (`lossbook.check`)."""
+"""`python -m lossbook train ...` (`lossbook.cli`) and `python -m lossbook check PATH...` (`lossbook.check`)."""
 
 import sys
 
