@@ -1,4 +1,4 @@
-"""`python -m lossbook train ...` (`lossbook.cli`) and `python -m lossbook check PATH...` (`lossbook.check`)."""
+"""`python -m lossbook train ...` (`lossbook.cli`), `python -m lossbook check PATH...` (`lossbook.check`)."""
 
 import sys
 

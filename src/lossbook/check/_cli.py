@@ -76,6 +76,7 @@ def check_paths(paths: Iterable[str], codes: set[str] | None = None) -> tuple[li
             findings += check_source(read(file), str(file), codes)
         except CheckError as error:
             errors.append(f"{file}: error: {error}")
+            findings += error.findings
     return findings, errors
 
 

@@ -100,23 +100,33 @@ def check_source(source: str | Source, path: str = "<string>",
     """Check one file's source (a string, or a `Source` read from a notebook).
 
     Raises:
-        CheckError: the source is not valid Python (its location in the message).
+        CheckError: the source is not valid Python (its location in the message); in a notebook,
+            the error's `findings` hold what the cells that parse gave.
     """
     source = source if isinstance(source, Source) else Source(source)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)
-            tree = ast.parse(source.text, filename=path)
-    except (SyntaxError, ValueError) as error:
-        line = getattr(error, "lineno", None) or 1
-        cell, line = source.where(line)
-        where = f"{cell}:{line}" if cell else f"{line}"
-        where += f":{error.offset}" if getattr(error, "offset", None) else ""
-        raise CheckError(f"{where}: {type(error).__name__}: {getattr(error, 'msg', error)}") from None
+    errors: list[str] = []
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)
+                tree = ast.parse(source.text, filename=path)
+            break
+        except (SyntaxError, ValueError) as error:
+            line = getattr(error, "lineno", None) or 1
+            cell, place = source.where(line)
+            where = f"{cell}:{place}" if cell else f"{place}"
+            where += f":{error.offset}" if getattr(error, "offset", None) else ""
+            errors.append(f"{where}: {type(error).__name__}: {getattr(error, 'msg', error)}")
+            if not cell or len(errors) > len(source.cells):
+                raise CheckError(errors[0]) from None
+            source = source.without_cell_at(line)  # check the notebook's other cells
     lines = source.text.splitlines()
     found = []
     for finding in check_tree(tree, codes):
         if not _silenced(finding, lines):
             cell, line = source.where(finding.line)
             found.append(dataclasses.replace(finding, path=path, cell=cell, line=line))
+    if errors:
+        more = f" (and {len(errors) - 1} more cells)" if len(errors) > 1 else ""
+        raise CheckError(f"{errors[0]}{more}; the other cells were checked", found)
     return found

@@ -8,7 +8,7 @@ honestly" (3) explain why the reduction and the weights of a loss matter.
 
 >>> facts = Facts(ast.parse("criterion = nn.CrossEntropyLoss(ignore_index=0)"))
 >>> facts.losses["criterion"]
-LossInfo(kind='CrossEntropyLoss', reduction='mean', weighted=True)
+[(1, LossInfo(kind='CrossEntropyLoss', reduction='mean', weighted=True))]
 """
 
 import ast
@@ -88,7 +88,8 @@ class Facts:
     Attributes:
         tree: the module.
         parent_of: each node's parent.
-        losses: dotted names bound to a loss object (`criterion`, `self.loss_fn`).
+        losses: dotted names bound to a loss object (`criterion`, `self.loss_fn`): (line, loss) each.
+        functions: the names of the functions defined in the file.
         activations: dotted names bound to a module ending in softmax, log-softmax or sigmoid.
         drop_last: whether any call passes `drop_last=True` (then every batch is full).
     """
@@ -96,7 +97,9 @@ class Facts:
     def __init__(self, tree: ast.Module):
         self.tree = tree
         self.parent_of = parents(tree)
-        self.losses: dict[str, LossInfo] = {}
+        self.losses: dict[str, list[tuple[int, LossInfo]]] = {}
+        defined = (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
+        self.functions = {n.name for n in defined}
         self.activations: dict[str, str] = {}
         self.functional: set[str] = set()
         self._assigned: dict[ast.AST, dict[str, list[tuple[int, ast.expr]]]] = {}
@@ -116,7 +119,7 @@ class Facts:
                     activation = returns_activation[last_name(node.value.func)]
                 for name in filter(None, map(dotted, targets)):
                     if info:
-                        self.losses[name] = info
+                        self.losses.setdefault(name, []).append((node.lineno, info))
                     if activation:
                         self.activations[name] = activation
 
@@ -163,8 +166,12 @@ class Facts:
             return _loss_info(FUNCTIONAL[name], call)
         if isinstance(func, ast.Call):
             return loss_class(func)
-        if dotted(func) in self.losses:
-            return self.losses[dotted(func)]
+        bindings = sorted(self.losses.get(dotted(func), []), key=lambda pair: pair[0])
+        if bindings:  # the last binding before the call (in a notebook, a name is often rebound)
+            before = [info for line, info in bindings if line <= call.lineno]
+            return before[-1] if before else bindings[0][1]
+        if name in self.functions:  # a loss function of the file's own: its reduction is unknown
+            return LossInfo("unknown", "unknown")
         return LossInfo("unknown") if dotted(func) and CONVENTIONAL.match(name) else None
 
     def activation(self, expr: ast.AST, at: ast.AST | None = None, depth: int = 0) -> str | None:

@@ -26,7 +26,15 @@ _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "writefile", "cache"
 
 
 class CheckError(Exception):
-    """A file that cannot be checked: unreadable, not a notebook, or not valid Python."""
+    """A file that cannot be checked (unreadable, not a notebook, not valid Python).
+
+    Attributes:
+        findings: what was found anyway (in a notebook, the cells that do parse).
+    """
+
+    def __init__(self, message: str, findings: list | None = None):
+        super().__init__(message)
+        self.findings = findings or []
 
 
 @dataclasses.dataclass
@@ -58,6 +66,15 @@ class Source:
             starts.append((len(lines) + 1, number))
             lines += _python_lines(text.splitlines() or [""])
         return cls("\n".join(lines), starts)
+
+    def without_cell_at(self, line: int) -> "Source":
+        """The same notebook with the code cell holding `line` blanked (lines kept, so places stay)."""
+        starts = [s for s, _ in self.cells] + [len(self.text.splitlines()) + 1]
+        first = max(s for s in starts[:-1] if s <= line)
+        end = starts[starts.index(first) + 1]
+        lines = self.text.splitlines()
+        lines[first - 1:end - 1] = [""] * (end - first)
+        return Source("\n".join(lines), self.cells)
 
     def where(self, line: int) -> tuple[str | None, int]:
         """The cell (`"cell 3"`, or None for a `.py` file) and line in it of the source's `line`."""

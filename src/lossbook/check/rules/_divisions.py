@@ -17,14 +17,14 @@ import ast
 
 from lossbook.check._facts import Facts, scope_of
 from lossbook.check._syntax import dotted, is_call, last_name, walk_scope
-from lossbook.check.rules._loops import Update
+from lossbook.check.rules._loops import Update, body_end
 
 __all__ = ["divisions", "list_means"]
 
 
 def divisions(update: Update, facts: Facts) -> list[tuple[ast.AST, ast.expr]]:
     """After the update's loop, in its scope: (node, divisor) for each `total / d` or `total /= d`."""
-    scope, end, found = scope_of(update.loop, facts.parent_of), update.loop.end_lineno or 0, []
+    scope, end, found = scope_of(update.loop, facts.parent_of), body_end(update.loop), []
     for node in walk_scope(scope):
         if getattr(node, "lineno", 0) <= end:
             continue
@@ -52,7 +52,7 @@ def _holds(expr: ast.expr, target: str) -> bool:
 
 def list_means(update: Update, facts: Facts) -> list[ast.AST]:
     """After a list's loop: `np.mean(totals)`, `sum(totals) / len(totals)`, `torch.tensor(totals).mean()`."""
-    scope, end, found = scope_of(update.loop, facts.parent_of), update.loop.end_lineno or 0, []
+    scope, end, found = scope_of(update.loop, facts.parent_of), body_end(update.loop), []
     for node in walk_scope(scope):
         if getattr(node, "lineno", 0) <= end or not isinstance(node, ast.Call | ast.BinOp):
             continue

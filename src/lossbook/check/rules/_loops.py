@@ -16,16 +16,17 @@ counter of `y.size(0)`), as the chapter "Averaging loss and accuracy honestly" (
 
 import ast
 import dataclasses
+import re
 
 from lossbook.check._facts import Facts, LossInfo
 from lossbook.check._syntax import ancestors, dotted, is_call, last_name, unwrap, walk_scope
 
-__all__ = ["Update", "classify", "updates", "divisor", "sample_count", "no_grad", "loops"]
+__all__ = ["Update", "classify", "updates", "divisor", "sample_count", "no_grad", "loops",
+           "body_end"]
 
 _DETACH = {"item", "detach", "tolist", "numpy"}
 _PASS = {"cpu", "to", "clone", "float", "double", "squeeze"}
-_ACCURACY_FUNCS = {"accuracy", "acc", "compute_accuracy", "binary_accuracy", "multi_acc",
-                   "categorical_accuracy"}
+_ACCURACY_FUNCS = re.compile(r"^((get|compute|calc|calculate|binary|multi|categorical)_)?acc(uracy)?$")
 _NO_GRAD = {"no_grad", "inference_mode", "set_grad_enabled"}
 
 
@@ -41,6 +42,11 @@ class Update:
     loss: LossInfo | None = None
     scale: ast.expr | None = None
     is_list: bool = False
+
+
+def body_end(loop: ast.AST) -> int:
+    """The last line of a loop's body (a `for ... else:` block runs after the loop)."""
+    return max(getattr(n, "end_lineno", 0) or 0 for n in loop.body)
 
 
 def loops(node: ast.AST, parent_of: dict) -> list[ast.AST]:
@@ -85,7 +91,7 @@ def classify(expr: ast.expr, at: ast.AST, facts: Facts, depth: int = 0) -> tuple
     info = facts.loss(expr)
     if info is not None:
         return "loss", detached, info, None
-    if is_call(expr, *_ACCURACY_FUNCS) and not isinstance(expr.func, ast.Attribute):
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and _ACCURACY_FUNCS.match(expr.func.id):
         return "accuracy", detached, None, None
     compares = any(isinstance(n, ast.Compare) and isinstance(n.ops[0], ast.Eq) or is_call(n, "eq")
                    for n in ast.walk(expr))
@@ -147,6 +153,8 @@ def divisor(expr: ast.expr, loop: ast.AST, facts: Facts, depth: int = 0) -> str 
         index = dotted(loop.target.elts[0])
     if isinstance(expr, ast.Call) and dotted(expr.func) == "len" and len(expr.args) == 1:
         arg = expr.args[0]
+        if is_call(arg, "list") and len(arg.args) == 1:  # len(list(loader))
+            arg = arg.args[0]
         if loader is not None and ast.unparse(arg) == ast.unparse(loader):
             return "batches"
         return "samples" if isinstance(arg, ast.Attribute) and arg.attr in ("dataset", "sampler") else None

@@ -5,7 +5,8 @@ Taught in chapter 3, "Averaging loss and accuracy honestly" (`model.train()`,
 says validation or test (`test_loader`, `val_dl`, `dataloaders["val"]`) that calls a model
 and computes a loss or compares predictions, and calls no `backward()`. Without
 `no_grad`, every batch records a graph; without `eval()`, dropout stays on and batch norm
-normalises with each test batch's statistics. A function that evaluates counts as covered
+normalises with each test batch's statistics (a model built in the same file from layers
+that ignore the mode is left alone). A function that evaluates counts as covered
 when a call of it in the same file is under `no_grad`, or after an `eval()`; one never
 called in the file is left alone for `eval()` (its caller, elsewhere, may switch).
 
@@ -22,6 +23,7 @@ from lossbook.check._core import Rule, register
 from lossbook.check._facts import Facts, scope_of
 from lossbook.check._syntax import EVAL_NAME, calls_in, dotted, is_constant, last_name, unwrap, walk_scope
 from lossbook.check.rules._loops import no_grad
+from lossbook.check.rules._models import mode_free
 
 __all__ = ["EvalWithoutNoGrad", "EvalWithoutEvalMode", "evaluation_loop", "call_sites"]
 
@@ -102,6 +104,9 @@ class EvalWithoutEvalMode(_EvaluationRule):
         function = scope_of(loop, self.facts.parent_of)
         if _switches_to_eval(function, loop.lineno) or _switches_to_eval(loop, 10**9):
             return True
+        models = [n for n in walk_scope(loop) if isinstance(n, ast.Call) and MODEL.search(last_name(n.func))]
+        if all(mode_free(call, self.facts) for call in models):
+            return True  # built in this file from layers that ignore the mode: eval() changes nothing
         if isinstance(function, ast.Module):
             return False
         sites = call_sites(function, self.facts)

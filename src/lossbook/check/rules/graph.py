@@ -16,15 +16,20 @@ import ast
 
 from lossbook.check._core import Rule, register
 from lossbook.check._facts import scope_of
-from lossbook.check._syntax import calls_in, dotted
+from lossbook.check._syntax import calls_in, dotted, walk_scope
 from lossbook.check.rules._loops import no_grad, updates
 
 __all__ = ["GraphAccumulated"]
 
 
 def _backpropagated(name: str, scope: ast.AST) -> bool:
-    """Whether `name` (or an expression with it) has `.backward()` called in `scope`."""
-    return any(name in {dotted(n) for n in ast.walk(call.func.value)} for call in calls_in(scope, "backward"))
+    """Whether `name`, or a name computed from it (`total = content + name`), is backpropagated."""
+    names = {name}
+    for _ in range(3):  # follow assignments a few steps: style_loss -> total_loss -> backward()
+        for node in walk_scope(scope):
+            if isinstance(node, ast.Assign) and names & {dotted(n) for n in ast.walk(node.value)}:
+                names |= {dotted(t) for t in node.targets if dotted(t)}
+    return any(names & {dotted(n) for n in ast.walk(call.func.value)} for call in calls_in(scope, "backward"))
 
 
 @register
