@@ -33,6 +33,7 @@ ACTIVATIONS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "s
                "Softmax": "softmax", "LogSoftmax": "log_softmax", "Sigmoid": "sigmoid"}
 _TORCH_BASES = {"F", "functional", "nn.functional", "torch.nn.functional", "torch", "torch.special"}
 _NN_BASES = {"", "nn", "torch.nn"}
+_MOVES = {"to", "cuda", "cpu", "double", "float", "half"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +91,6 @@ class Facts:
         parent_of: each node's parent.
         losses: dotted names bound to a loss object (`criterion`, `self.loss_fn`): (line, loss) each.
         functions: the names of the functions defined in the file.
-        activations: dotted names bound to a module ending in softmax, log-softmax or sigmoid.
         drop_last: whether any call passes `drop_last=True` (then every batch is full).
     """
 
@@ -100,7 +100,7 @@ class Facts:
         self.losses: dict[str, list[tuple[int, LossInfo]]] = {}
         defined = (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
         self.functions = {n.name for n in defined}
-        self.activations: dict[str, str] = {}
+        self._bindings: dict[str, list[tuple[int, LossInfo | None, str | None]]] = {}
         self.functional: set[str] = set()
         self._assigned: dict[ast.AST, dict[str, list[tuple[int, ast.expr]]]] = {}
         self.drop_last = False
@@ -117,11 +117,24 @@ class Facts:
                 info, activation = loss_class(node.value), self._module_activation(node.value)
                 if isinstance(node.value, ast.Call) and last_name(node.value.func) in returns_activation:
                     activation = returns_activation[last_name(node.value.func)]
+                value = node.value
+                moved = isinstance(value, ast.Call) and last_name(value.func) in _MOVES and not value.args[1:]
                 for name in filter(None, map(dotted, targets)):
-                    if info:
-                        self.losses.setdefault(name, []).append((node.lineno, info))
-                    if activation:
-                        self.activations[name] = activation
+                    if moved and dotted(getattr(value.func, "value", None)) == name:
+                        continue  # model = model.to(device): the same model
+                    self._bindings.setdefault(name, []).append((node.lineno, info, activation))
+        for name, bound in self._bindings.items():
+            bound.sort(key=lambda binding: binding[0])
+            if any(info for _, info, _ in bound):
+                self.losses[name] = [(line, info) for line, info, _ in bound if info]
+
+    def _bound(self, name: str, line: int) -> tuple[int, LossInfo | None, str | None] | None:
+        """The binding of `name` in force at `line`: the last one before it, else the first one."""
+        bound = self._bindings.get(name)
+        if not bound:
+            return None
+        before = [binding for binding in bound if binding[0] <= line]
+        return before[-1] if before else bound[0]
 
     @staticmethod
     def _module_activation(value: ast.expr) -> str | None:
@@ -166,13 +179,13 @@ class Facts:
             return _loss_info(FUNCTIONAL[name], call)
         if isinstance(func, ast.Call):
             return loss_class(func)
-        bindings = sorted(self.losses.get(dotted(func), []), key=lambda pair: pair[0])
-        if bindings:  # the last binding before the call (in a notebook, a name is often rebound)
-            before = [info for line, info in bindings if line <= call.lineno]
-            return before[-1] if before else bindings[0][1]
-        if name in self.functions:  # a loss function of the file's own: its reduction is unknown
-            return LossInfo("unknown", "unknown")
-        return LossInfo("unknown") if dotted(func) and CONVENTIONAL.match(name) else None
+        bound = self._bound(dotted(func), call.lineno)  # in a notebook, names are often rebound
+        if bound and bound[1]:
+            return bound[1]
+        if not dotted(func) or not CONVENTIONAL.match(name):
+            return None
+        # A loss function of the file's own (`def loss_function(...)`): its reduction is unknown.
+        return LossInfo("unknown", "unknown" if name in self.functions else "mean")
 
     def activation(self, expr: ast.AST, at: ast.AST | None = None, depth: int = 0) -> str | None:
         """Whether `expr` is the output of a softmax, log-softmax or sigmoid: its name, or None."""
@@ -189,4 +202,5 @@ class Facts:
             return name if base in _TORCH_BASES or not base.endswith(("np", "numpy", "special")) else None
         if dotted(func) in self.functional and name in ("softmax", "log_softmax", "sigmoid"):
             return name
-        return self.activations.get(dotted(func))
+        bound = self._bound(dotted(func), expr.lineno)
+        return bound[2] if bound else None

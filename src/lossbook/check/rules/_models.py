@@ -33,7 +33,7 @@ SAFE_LAYERS = {
 _METHODS = {"to", "cuda", "cpu", "double", "float", "half"}
 
 
-def _free(nodes: list[ast.AST], facts: Facts, seen: set[str]) -> bool:
+def _free(nodes: list[ast.AST], facts: Facts, seen: set[str], line: int = 10**9) -> bool:
     for node in nodes:
         for n in ast.walk(node):
             if isinstance(n, ast.Attribute) and n.attr == "training":
@@ -45,17 +45,19 @@ def _free(nodes: list[ast.AST], facts: Facts, seen: set[str]) -> bool:
                 return False
             if any(k.arg == "dropout" and not is_constant(k.value, 0, 0.0) for k in n.keywords):
                 return False
-            if name[:1].isupper() and name not in SAFE_LAYERS and not _class_free(name, facts, seen):
+            if name[:1].isupper() and name not in SAFE_LAYERS and not _class_free(name, facts, seen, line):
                 return False
     return True
 
 
-def _class_free(name: str, facts: Facts, seen: set[str]) -> bool:
-    """Whether the class `name`, defined in the file, is built from mode-free layers only."""
+def _class_free(name: str, facts: Facts, seen: set[str], line: int) -> bool:
+    """Whether the class `name` defined in the file (last before `line`) has mode-free layers only."""
     if name in seen:
         return True
     classes = [n for n in ast.walk(facts.tree) if isinstance(n, ast.ClassDef) and n.name == name]
-    return len(classes) == 1 and _free(classes[0].body, facts, seen | {name})
+    before = [n for n in classes if n.lineno < line] or classes
+    cls = max(before, key=lambda n: n.lineno) if before else None
+    return cls is not None and _free(cls.body, facts, seen | {name}, line)
 
 
 def mode_free(call: ast.Call, facts: Facts) -> bool:
@@ -68,6 +70,9 @@ def mode_free(call: ast.Call, facts: Facts) -> bool:
     if not isinstance(value, ast.Call):
         return False
     name = last_name(value.func)
+    if name in SAFE_LAYERS - {"Sequential"}:  # model = nn.Linear(784, 10)
+        return _free(value.args + [k.value for k in value.keywords], facts, set())
     if name == "Sequential":
         return _free([value], facts, set())
-    return name[:1].isupper() and _class_free(name, facts, set()) and _free(value.args, facts, set())
+    free = _class_free(name, facts, set(), call.lineno) and _free(value.args, facts, set())
+    return name[:1].isupper() and free
