@@ -90,6 +90,16 @@ def test_a_syntax_error_in_a_notebook_names_its_cell():
         check_source(check._sources.Source.from_notebook(json.dumps({"cells": cells})))
 
 
+def test_a_broken_cell_is_reported_and_the_other_cells_still_checked(tmp_path):
+    cells = [{"cell_type": "code", "source": "model = ## TODO: your model here"},
+             {"cell_type": "code", "source": "kl = nn.KLDivLoss()"}]
+    (tmp_path / "exercise.ipynb").write_text(json.dumps({"cells": cells}))
+    result = python_m_lossbook_check(str(tmp_path / "exercise.ipynb"))
+    assert result.returncode == 2 and "cell 1:1:9: SyntaxError" in result.stderr
+    assert "the other cells were checked" in result.stderr
+    assert result.stdout.startswith(f"{tmp_path / 'exercise.ipynb'}:cell 2:1:6 LB601")
+
+
 def test_noqa_silences_its_line_only():
     code = ("for X, y in loader:\n    s += loss_fn(model(X), y)\n"
             "for X, y in loader:\n    t += loss_fn(model(X), y)  # noqa: LB104\n"

@@ -49,3 +49,16 @@ def evaluate_len(model, test_loader):
         for X, y in test_loader:
             total += float(loss_fn(model(X), y))
     return total / len(test_loader)
+
+
+def fit(model, train_loader, optimizer, num_epochs):
+    for epoch in range(num_epochs):
+        running_loss = 0.0
+        for X, y in train_loader:
+            loss = loss_fn(model(X), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()
+        else:  # for ... else: runs once the loop is done
+            print(running_loss / len(train_loader))

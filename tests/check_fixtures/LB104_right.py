@@ -25,3 +25,16 @@ def train_two_heads(model, train_loader, optimizer):
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
+
+
+def train_style(model, train_loader, optimizer, targets):
+    for X, _ in train_loader:
+        features = model(X)
+        content_loss = loss_fn(features[0], targets[0])
+        style_loss = 0.0
+        for feature, target in zip(features, targets):
+            style_loss += loss_fn(feature, target)
+        total_loss = content_loss + style_loss
+        optimizer.zero_grad()
+        total_loss.backward()
+        optimizer.step()

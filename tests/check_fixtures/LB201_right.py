@@ -18,3 +18,9 @@ def losses(logits, y, t, X):
     i = F.log_softmax(logits, dim=1)
     confidence = probs.max(dim=1).values
     return a, b, e, f, i, confidence, torch.log(t + 1)
+
+
+model = nn.Sequential(nn.Linear(784, 10), nn.LogSoftmax(dim=1))
+nll_loss = nll(model(torch.zeros(2, 784)), torch.zeros(2, dtype=torch.long))
+model = nn.Sequential(nn.Linear(784, 10))  # rebound, as notebooks do: logits from here on
+ce_loss = loss_fn(model(torch.zeros(2, 784)), torch.zeros(2, dtype=torch.long))

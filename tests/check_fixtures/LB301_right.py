@@ -25,3 +25,11 @@ def main(model, val_loader, test_loader):
     model.eval()
     with torch.no_grad():
         print(validate(model, val_loader), evaluate(model, test_loader))
+
+
+model = nn.Sequential(nn.Linear(784, 10), nn.ReLU(), nn.Linear(10, 10))  # no dropout, no batch norm
+test_loader = []
+correct = 0
+with torch.no_grad():
+    for X, y in test_loader:  # eval() would change nothing for this model
+        correct += (model(X).argmax(1) == y).sum().item()
