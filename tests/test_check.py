@@ -100,6 +100,14 @@ def test_a_broken_cell_is_reported_and_the_other_cells_still_checked(tmp_path):
     assert result.stdout.startswith(f"{tmp_path / 'exercise.ipynb'}:cell 2:1:6 LB601")
 
 
+def test_magics_become_pass_and_a_percent_format_continuation_stays():
+    cell = "%matplotlib inline\n!pip install x\nfiles = !ls\nx?\nprint('%d of %d'\n      %(1, 2))\ny != 2"
+    source = check._sources.Source.from_notebook(json.dumps({"cells": [{"cell_type": "code", "source": cell}]}))
+    assert source.text.splitlines() == ["pass", "pass", "pass", "pass", "print('%d of %d'", "      %(1, 2))",
+                                        "y != 2"]
+    assert check_source(source) == []
+
+
 def test_noqa_silences_its_line_only():
     code = ("for X, y in loader:\n    s += loss_fn(model(X), y)\n"
             "for X, y in loader:\n    t += loss_fn(model(X), y)  # noqa: LB104\n"
