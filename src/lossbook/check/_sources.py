@@ -20,7 +20,7 @@ from pathlib import Path
 
 __all__ = ["CheckError", "Source", "read"]
 
-_MAGIC = re.compile(r"^\s*(%{1,2}[A-Za-z]|!(?!=)|\?|[\w.]+\s*=\s*(%[A-Za-z]|!(?!=)))|\?\s*$")
+_MAGIC = re.compile(r"^\s*(%{1,2}[A-Za-z]|!(?!=)|\?|[\w.]+\s*=\s*(%[A-Za-z]|!(?!=))|[\w.]+\?{1,2}\s*$)")
 # A magic names itself right after the % (a line starting "%(a, b)" continues a % format).
 # Cell magics whose body is still Python.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "writefile", "cache"}
