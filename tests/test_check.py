@@ -103,7 +103,8 @@ def test_a_broken_cell_is_reported_and_the_other_cells_still_checked(tmp_path):
 def test_magics_become_pass_and_a_percent_format_continuation_stays():
     cell = ("%matplotlib inline\n!pip install x\nfiles = !ls\nx?\nprint('%d of %d'\n      %(1, 2))\n"
             "y != 2  # why?")
-    source = check._sources.Source.from_notebook(json.dumps({"cells": [{"cell_type": "code", "source": cell}]}))
+    notebook = {"cells": [{"cell_type": "code", "source": cell}]}
+    source = check._sources.Source.from_notebook(json.dumps(notebook))
     assert source.text.splitlines() == ["pass", "pass", "pass", "pass", "print('%d of %d'", "      %(1, 2))",
                                         "y != 2  # why?"]
     assert check_source(source) == []
