@@ -163,8 +163,12 @@ class Facts:
             table: dict[str, list[tuple[int, ast.expr]]] = {}
             for n in walk_scope(scope):
                 for target in n.targets if isinstance(n, ast.Assign) else ():
-                    if isinstance(target, ast.Name):
-                        table.setdefault(target.id, []).append((n.lineno, n.value))
+                    pairs = [(target, n.value)]
+                    if isinstance(target, ast.Tuple) and isinstance(n.value, ast.Tuple):
+                        pairs = list(zip(target.elts, n.value.elts, strict=False))  # total, correct = 0.0, 0
+                    for bound, value in pairs:
+                        if isinstance(bound, ast.Name):
+                            table.setdefault(bound.id, []).append((n.lineno, value))
             self._assigned[scope] = table
         earlier = [(line, v) for line, v in self._assigned[scope].get(name, []) if line < node.lineno]
         return max(earlier, key=lambda pair: pair[0])[1] if earlier else None
