@@ -65,9 +65,17 @@ class Rule(ast.NodeVisitor):
         """Record a finding at `node`."""
         self.findings.append(Finding(node.lineno, node.col_offset + 1, self.code, self.text()))
 
+    def generic_visit(self, node: ast.AST) -> None:
+        """Nothing: `run` gives each `visit_X` its nodes from the one walk of the tree in `Facts`."""
+
     def run(self) -> list[Finding]:
-        """Visit the whole tree; return the findings."""
-        self.visit(self.facts.tree)
+        """Call `visit_Module` on the tree, then every other `visit_X` on each node of type X."""
+        if hasattr(self, "visit_Module"):
+            self.visit_Module(self.facts.tree)
+        for name in dir(type(self)):  # (ast.NodeVisitor defines a visit_Constant of its own)
+            if name.startswith("visit_") and name not in ("visit_Module", "visit_Constant"):
+                for node in self.facts.by_type.get(name[6:], ()):
+                    getattr(self, name)(node)
         return self.findings
 
 

@@ -92,6 +92,7 @@ class Facts:
         losses: dotted names bound to a loss object (`criterion`, `self.loss_fn`): (line, loss) each.
         functions: the names of the functions defined in the file.
         drop_last: whether any call passes `drop_last=True` (then every batch is full).
+        by_type: the nodes of each type (`"Call"`, `"For"`), in the order of `ast.walk`.
     """
 
     def __init__(self, tree: ast.Module):
@@ -107,7 +108,9 @@ class Facts:
         self.cache: dict[str, object] = {}
         self.activation_classes: dict[str, str] = {}
         self.activation_classes = returns_activation = self._activation_classes(tree)
+        self.by_type: dict[str, list[ast.AST]] = {}
         for node in ast.walk(tree):
+            self.by_type.setdefault(type(node).__name__, []).append(node)
             if isinstance(node, ast.ImportFrom) and node.module == "torch.nn.functional":
                 self.functional |= {alias.asname or alias.name for alias in node.names}
             elif isinstance(node, ast.Call) and is_constant(keyword(node, "drop_last"), True):
