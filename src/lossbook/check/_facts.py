@@ -15,7 +15,7 @@ import ast
 import dataclasses
 import re
 
-from lossbook.check._syntax import dotted, is_constant, keyword, last_name, parents, walk_scope
+from lossbook.check._syntax import dotted, is_constant, keyword, last_name, walk_scope
 
 __all__ = ["LossInfo", "Facts", "scope_of", "FUNCTIONAL"]
 
@@ -97,10 +97,13 @@ class Facts:
 
     def __init__(self, tree: ast.Module):
         self.tree = tree
-        self.parent_of = parents(tree)
+        self.parent_of: dict[ast.AST, ast.AST] = {}
+        self.by_type: dict[str, list[ast.AST]] = {}
+        for node in ast.walk(tree):  # the one walk of the whole tree
+            self.by_type.setdefault(type(node).__name__, []).append(node)
+            self.parent_of.update((child, node) for child in ast.iter_child_nodes(node))
         self.losses: dict[str, list[tuple[int, LossInfo]]] = {}
-        defined = (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
-        self.functions = {n.name for n in defined}
+        self.functions = {n.name for n in self.nodes(ast.FunctionDef, ast.AsyncFunctionDef)}
         self._bindings: dict[str, list[tuple[int, LossInfo | None, str | None]]] = {}
         self.functional: set[str] = set()
         self._assigned: dict[ast.AST, dict[str, list[tuple[int, ast.expr]]]] = {}
@@ -108,9 +111,7 @@ class Facts:
         self.cache: dict[str, object] = {}
         self.activation_classes: dict[str, str] = {}
         self.activation_classes = returns_activation = self._activation_classes(tree)
-        self.by_type: dict[str, list[ast.AST]] = {}
-        for node in ast.walk(tree):
-            self.by_type.setdefault(type(node).__name__, []).append(node)
+        for node in self.nodes(ast.ImportFrom, ast.Call, ast.Assign, ast.AnnAssign):
             if isinstance(node, ast.ImportFrom) and node.module == "torch.nn.functional":
                 self.functional |= {alias.asname or alias.name for alias in node.names}
             elif isinstance(node, ast.Call) and is_constant(keyword(node, "drop_last"), True):
@@ -151,13 +152,17 @@ class Facts:
     def _activation_classes(self, tree: ast.Module) -> dict[str, str]:
         """Classes whose `forward` always returns a softmax, log-softmax or sigmoid."""
         found = {}
-        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        for cls in self.nodes(ast.ClassDef):
             for forward in (f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "forward"):
                 kinds = {self.activation(r.value, r) for r in walk_scope(forward)
                          if isinstance(r, ast.Return) and r.value is not None}
                 if len(kinds) == 1 and None not in kinds:
                     found[cls.name] = kinds.pop()
         return found
+
+    def nodes(self, *types: type) -> list[ast.AST]:
+        """The nodes of the given types, in the order of `ast.walk` within each type."""
+        return [node for kind in types for node in self.by_type.get(kind.__name__, ())]
 
     def assigned_before(self, name: str, node: ast.AST) -> ast.expr | None:
         """The value last assigned to the plain name `name` before `node`'s line, in its scope."""

@@ -107,7 +107,7 @@ def updates(facts: Facts) -> list[Update]:
     if "updates" in facts.cache:
         return facts.cache["updates"]
     found = []
-    for node in ast.walk(facts.tree):
+    for node in facts.nodes(ast.AugAssign, ast.Assign, ast.Expr):
         if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add):
             target, value, is_list = dotted(node.target), node.value, False
         elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp)

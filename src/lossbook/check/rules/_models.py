@@ -54,7 +54,7 @@ def _class_free(name: str, facts: Facts, seen: set[str], line: int) -> bool:
     """Whether the class `name` defined in the file (last before `line`) has mode-free layers only."""
     if name in seen:
         return True
-    classes = [n for n in ast.walk(facts.tree) if isinstance(n, ast.ClassDef) and n.name == name]
+    classes = [n for n in facts.nodes(ast.ClassDef) if n.name == name]
     before = [n for n in classes if n.lineno < line] or classes
     cls = max(before, key=lambda n: n.lineno) if before else None
     return cls is not None and _free(cls.body, facts, seen | {name}, line)

@@ -37,7 +37,7 @@ class PaddedEvaluationShards(Rule):
 
     def visit_Module(self, node: ast.Module) -> None:
         """Report evaluation samplers, when the file gathers metrics across processes."""
-        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+        calls = self.facts.nodes(ast.Call)
         gathers = any(last_name(c.func) in _GATHER and dotted(c.func).split(".")[0] in ("dist", "torch")
                       or last_name(c.func) in _GATHER and isinstance(c.func, ast.Name) for c in calls)
         by_size = any(dotted(c.func) == "len" and c.args and last_name(c.args[0]) == "dataset" for c in calls)

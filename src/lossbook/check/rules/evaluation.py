@@ -47,7 +47,7 @@ def evaluation_loop(loop: ast.AST, facts: Facts) -> bool:
 def call_sites(function: ast.AST, facts: Facts) -> list[ast.Call]:
     """The calls in the file of the function (or method, as `self.name(...)`) `function`."""
     name = getattr(function, "name", None)
-    return [n for n in ast.walk(facts.tree) if isinstance(n, ast.Call) and name and last_name(n.func) == name
+    return [n for n in facts.nodes(ast.Call) if name and last_name(n.func) == name
             and (isinstance(n.func, ast.Name) or dotted(n.func).startswith("self."))]
 
 

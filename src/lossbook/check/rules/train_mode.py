@@ -53,7 +53,7 @@ class EvalNotUndone(Rule):
 
     def visit_Module(self, node: ast.Module) -> None:
         """Find the helpers that switch modes, then check every training loop."""
-        functions = [n for n in ast.walk(node) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        functions = self.facts.nodes(ast.FunctionDef, ast.AsyncFunctionDef)
         self.evals = {f.name: _mode_calls(f, "eval") for f in functions if _mode_calls(f, "eval")}
         self.trains = {f.name for f in functions if calls_in(f, "train")}
         self.generic_visit(node)
