@@ -4,7 +4,9 @@ A static checker on the standard library's `ast`, so that it runs anywhere PyTor
 does, Colab included, with nothing to install. Each rule has a code (`LB101`), a message that
 says why and how to fix it, and the chapter that explains it; `RULES` lists them. It reads
 `.py` files and the code cells of `.ipynb` notebooks. The appendix "Common mistakes: a
-checklist" runs it on its own wrong and right pairs.
+checklist" runs it on its own wrong and right pairs. `lossbook.check.runtime` checks at run
+time what reading cannot decide (a loss fed a softmax from a model defined elsewhere), and
+`lossbook.check.flake8` plugs the rules into flake8.
 
 >>> findings = check_source("acc = correct / len(test_loader)")
 >>> findings
