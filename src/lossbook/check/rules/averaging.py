@@ -56,7 +56,7 @@ class MeanOfBatchMeans(_AveragingRule):
     code = "LB101"
     message = ("the mean of batch means: each batch loss is already a mean, so the last, smaller batch "
                "counts as much as a full one; add loss.item() * len(y) and divide by the number of "
-               "samples (or use lossbook's metrics.Mean with the batch's count)")
+               "samples (or feed lossbook's metrics.Mean from metrics.mean_and_count(loss, y, loss_fn))")
     chapter = CHAPTER_3
     kinds = ("loss",)
 
