@@ -16,6 +16,7 @@ import warnings
 
 from lossbook.check._facts import Facts
 from lossbook.check._sources import CheckError, Source
+from lossbook.check.messages import MESSAGES
 
 __all__ = ["Finding", "Rule", "RULES", "register", "check_source", "check_tree"]
 
@@ -40,11 +41,11 @@ class Finding:
 
 
 class Rule(ast.NodeVisitor):
-    """A rule: subclasses set `code`, `message`, `chapter` and visit the tree, calling `report`.
+    """A rule: subclasses set `code`, define `visit_X` methods and call `report`.
 
     Attributes:
         code: `LBnnn`.
-        message: what is wrong and what to write instead.
+        message: what is wrong and what to write instead (set by `register`, from `MESSAGES`).
         chapter: where the book explains it, e.g. `chapter 3, "Averaging loss and accuracy honestly"`.
     """
 
@@ -80,7 +81,8 @@ class Rule(ast.NodeVisitor):
 
 
 def register(rule: type[Rule]) -> type[Rule]:
-    """Class decorator: add `rule` to `RULES`."""
+    """Class decorator: add `rule` to `RULES`, with its message and chapter from `MESSAGES`."""
+    rule.chapter, rule.message = MESSAGES[rule.code]
     RULES[rule.code] = rule
     return rule
 

@@ -11,11 +11,10 @@ from lossbook.check.rules import (
     distributed,
     evaluation,
     graph,
-    kl_div,
+    reductions,
     softmax,
     train_mode,
-    weights,
 )
 
-__all__ = ["accumulation", "averaging", "distributed", "evaluation", "graph", "kl_div", "softmax",
-           "train_mode", "weights"]
+__all__ = ["accumulation", "averaging", "distributed", "evaluation", "graph", "reductions", "softmax",
+           "train_mode"]

@@ -29,7 +29,6 @@ from lossbook.check.rules._loops import classify, loops
 
 __all__ = ["AccumulatedWeightedMean", "LeftoverMicroBatches"]
 
-CHAPTER_6 = "chapter 6, \"Averaging when samples don't count the same\""
 ACCUMULATION = re.compile(r"accum|micro|update_freq|iters_to_acc", re.IGNORECASE)
 OPTIMIZER = re.compile(r"optim|opt$|^opt|scaler", re.IGNORECASE)
 
@@ -49,10 +48,6 @@ class AccumulatedWeightedMean(Rule):
     """LB501: a weighted or `ignore_index` mean divided by the number of micro-batches."""
 
     code = "LB501"
-    message = ("gradient accumulation divides a mean over each micro-batch's own weights or non-ignored "
-               "targets by the number of micro-batches: that is not the whole batch's mean; use "
-               "reduction='sum' and divide by the whole batch's count (summed weights, non-ignored targets)")
-    chapter = CHAPTER_6
 
     def _check(self, node: ast.AST, numerator: ast.expr, denominator: ast.expr) -> None:
         around = loops(node, self.facts.parent_of)
@@ -81,10 +76,6 @@ class LeftoverMicroBatches(Rule):
     """LB502: accumulation that never steps on the epoch's last, incomplete group of micro-batches."""
 
     code = "LB502"
-    message = ("the optimizer steps only every k micro-batches: when the number of batches is not a "
-               "multiple of k, the last ones' gradients are dropped (or leak into the next epoch); also "
-               "step after the last batch, e.g. 'if (i + 1) % k == 0 or i + 1 == len(loader):'")
-    chapter = CHAPTER_6
 
     def visit_For(self, node: ast.For) -> None:
         """Report a modulo step with no step for the leftovers, in the loop or after it."""

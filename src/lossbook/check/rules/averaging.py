@@ -21,7 +21,6 @@ from lossbook.check.rules._loops import divisor, updates
 
 __all__ = ["MeanOfBatchMeans", "SumOfMeansOverSamples", "AccuracyOverBatches"]
 
-CHAPTER_3 = 'chapter 3, "Averaging loss and accuracy honestly"'
 
 
 class _AveragingRule(Rule):
@@ -54,10 +53,6 @@ class MeanOfBatchMeans(_AveragingRule):
     """LB101: the sum of batch-mean losses divided by the number of batches."""
 
     code = "LB101"
-    message = ("the mean of batch means: each batch loss is already a mean, so the last, smaller batch "
-               "counts as much as a full one; add loss.item() * len(y) and divide by the number of "
-               "samples (or feed lossbook's metrics.Mean from metrics.mean_and_count(loss, y, loss_fn))")
-    chapter = CHAPTER_3
     kinds = ("loss",)
 
 
@@ -66,9 +61,6 @@ class SumOfMeansOverSamples(_AveragingRule):
     """LB102: the sum of batch-mean losses divided by the number of samples."""
 
     code = "LB102"
-    message = ("a sum of batch means divided by the number of samples is about batch-size times too "
-               "small; add loss.item() * len(y) (each batch's sum) or use reduction='sum'")
-    chapter = CHAPTER_3
     kinds = ("loss",)
     over = "samples"
 
@@ -82,10 +74,6 @@ class AccuracyOverBatches(_AveragingRule):
     """LB103: a count of correct predictions, or batch accuracies, divided by the number of batches."""
 
     code = "LB103"
-    message = ("a count of correct predictions (or a sum of batch accuracies) divided by the number of "
-               "batches: divide the count of correct predictions by the number of samples, "
-               "len(loader.dataset)")
-    chapter = CHAPTER_3
     kinds = ("count", "accuracy")
 
     def skip(self, update) -> bool:

@@ -29,11 +29,6 @@ class PaddedEvaluationShards(Rule):
     """LB401: padded duplicates counted in a distributed evaluation."""
 
     code = "LB401"
-    message = ("DistributedSampler on an evaluation set pads the shards with repeated samples, which "
-               "metrics gathered over the processes (or divided by the dataset's size) count twice; use "
-               "an unpadded sampler (lossbook.distributed.UnpaddedDistributedSampler) and all-reduce "
-               "sums and counts")
-    chapter = 'chapter 3, "Averaging loss and accuracy honestly"'
 
     def visit_Module(self, node: ast.Module) -> None:
         """Report evaluation samplers, when the file gathers metrics across processes."""

@@ -28,7 +28,6 @@ from lossbook.check.rules._models import mode_free
 __all__ = ["EvalWithoutNoGrad", "EvalWithoutEvalMode", "evaluation_loop", "call_sites"]
 
 MODEL = re.compile(r"(model|net|classifier|clf|network)$|^model", re.IGNORECASE)
-CHAPTER_3 = 'chapter 3, "Averaging loss and accuracy honestly"'
 
 
 def evaluation_loop(loop: ast.AST, facts: Facts) -> bool:
@@ -70,9 +69,6 @@ class EvalWithoutNoGrad(_EvaluationRule):
     """LB301: an evaluation loop that records an autograd graph for every batch."""
 
     code = "LB301"
-    message = ("evaluation without torch.no_grad() (or torch.inference_mode()): every batch records an "
-               "autograd graph it never uses; wrap the loop in 'with torch.no_grad():'")
-    chapter = CHAPTER_3
 
     def covered(self, loop: ast.For) -> bool:
         """Under `no_grad`, with one inside the loop, or called under one."""
@@ -95,9 +91,6 @@ class EvalWithoutEvalMode(_EvaluationRule):
     """LB302: an evaluation loop with the model left in training mode."""
 
     code = "LB302"
-    message = ("evaluation without model.eval(): dropout stays on and batch norm uses each test batch's "
-               "statistics (and updates its running ones); call model.eval() before the loop")
-    chapter = CHAPTER_3
 
     def covered(self, loop: ast.For) -> bool:
         """An `eval()` before the loop in its function, or before every call of that function."""

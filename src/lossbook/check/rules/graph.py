@@ -37,9 +37,6 @@ class GraphAccumulated(Rule):
     """LB104: `running_loss += loss` (or `= running_loss + loss`) with the loss tensor itself."""
 
     code = "LB104"
-    message = ("a loss tensor added to a running total keeps the autograd graph of every batch alive "
-               "(and, without torch.no_grad(), every batch's activations): add loss.item() instead")
-    chapter = 'chapter 3, "Averaging loss and accuracy honestly"'
 
     def visit_Module(self, node: ast.Module) -> None:
         """Report each running total of loss tensors that still carry their graph."""

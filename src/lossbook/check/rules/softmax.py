@@ -20,7 +20,6 @@ from lossbook.check._syntax import dotted, is_call, keyword
 __all__ = ["SoftmaxIntoCrossEntropy", "LogSoftmaxIntoCrossEntropy", "SoftmaxIntoNLL",
            "SigmoidIntoBCEWithLogits", "LogOfSoftmax", "SigmoidIntoBCE"]
 
-CHAPTER_2 = 'chapter 2, "Cross-entropy"'
 
 
 class _InputRule(Rule):
@@ -39,60 +38,23 @@ class _InputRule(Rule):
         self.generic_visit(node)
 
 
-@register
-class SoftmaxIntoCrossEntropy(_InputRule):
-    """LB201: probabilities fed to `CrossEntropyLoss`, which applies log-softmax itself."""
-
-    code = "LB201"
-    message = ("softmax before CrossEntropyLoss/F.cross_entropy: the loss applies log_softmax itself, so "
-               "softmax runs twice and the gradient vanishes when the model is confidently wrong; "
-               "pass the logits")
-    chapter = CHAPTER_2
-    loss, activation = "CrossEntropyLoss", "softmax"
+def _input_rule(name: str, code: str, loss: str, activation: str, doc: str) -> type[Rule]:
+    """A registered `_InputRule` subclass: `loss` must not be fed the output of `activation`."""
+    attributes = {"__doc__": f"{code}: {doc}.", "__module__": __name__, "__qualname__": name,
+                  "code": code, "loss": loss, "activation": activation}
+    return register(type(name, (_InputRule,), attributes))
 
 
-@register
-class LogSoftmaxIntoCrossEntropy(_InputRule):
-    """LB202: log-probabilities fed to `CrossEntropyLoss` (redundant: it applies log-softmax)."""
-
-    code = "LB202"
-    message = ("log_softmax before CrossEntropyLoss/F.cross_entropy is redundant (the loss applies it): pass "
-               "the logits, or keep log_softmax and use NLLLoss")
-    chapter = CHAPTER_2
-    loss, activation = "CrossEntropyLoss", "log_softmax"
-
-
-@register
-class SoftmaxIntoNLL(_InputRule):
-    """LB203: probabilities fed to `NLLLoss`, which wants log-probabilities."""
-
-    code = "LB203"
-    message = ("softmax before NLLLoss/F.nll_loss: it wants log-probabilities and checks nothing; use "
-               "log_softmax (or CrossEntropyLoss on the logits)")
-    chapter = CHAPTER_2
-    loss, activation = "NLLLoss", "softmax"
-
-
-@register
-class SigmoidIntoBCEWithLogits(_InputRule):
-    """LB204: probabilities fed to `BCEWithLogitsLoss`, which applies the sigmoid itself."""
-
-    code = "LB204"
-    message = ("sigmoid before BCEWithLogitsLoss/F.binary_cross_entropy_with_logits: the loss applies the "
-               "sigmoid itself; pass the logits")
-    chapter = CHAPTER_2
-    loss, activation = "BCEWithLogitsLoss", "sigmoid"
-
-
-@register
-class SigmoidIntoBCE(_InputRule):
-    """LB206: `BCELoss(sigmoid(z))`, which saturates; `BCEWithLogitsLoss(z)` does not."""
-
-    code = "LB206"
-    message = ("BCELoss on sigmoid(z) saturates for large logits (each log is capped at -100): use "
-               "BCEWithLogitsLoss/F.binary_cross_entropy_with_logits on z")
-    chapter = CHAPTER_2
-    loss, activation = "BCELoss", "sigmoid"
+SoftmaxIntoCrossEntropy = _input_rule("SoftmaxIntoCrossEntropy", "LB201", "CrossEntropyLoss", "softmax",
+                                      "probabilities fed to `CrossEntropyLoss`, which applies log-softmax")
+LogSoftmaxIntoCrossEntropy = _input_rule("LogSoftmaxIntoCrossEntropy", "LB202", "CrossEntropyLoss",
+                                         "log_softmax", "log-probabilities fed to `CrossEntropyLoss`")
+SoftmaxIntoNLL = _input_rule("SoftmaxIntoNLL", "LB203", "NLLLoss", "softmax",
+                             "probabilities fed to `NLLLoss`, which wants log-probabilities")
+SigmoidIntoBCEWithLogits = _input_rule("SigmoidIntoBCEWithLogits", "LB204", "BCEWithLogitsLoss", "sigmoid",
+                                       "probabilities fed to `BCEWithLogitsLoss`, which applies the sigmoid")
+SigmoidIntoBCE = _input_rule("SigmoidIntoBCE", "LB206", "BCELoss", "sigmoid",
+                             "`BCELoss(sigmoid(z))`, which saturates where `BCEWithLogitsLoss(z)` does not")
 
 
 @register
@@ -100,9 +62,6 @@ class LogOfSoftmax(Rule):
     """LB205: `torch.log(softmax(z))` or `softmax(z).log()`: use `log_softmax(z)`."""
 
     code = "LB205"
-    message = ("log of a softmax: small probabilities round to 0 and their log to -inf; use "
-               "F.log_softmax(z, dim=...) (or torch.log_softmax)")
-    chapter = 'chapter 1, "Softmax"'
 
     def visit_Call(self, node: ast.Call) -> None:
         """Check `torch.log(x)` and `x.log()` for a softmax `x`."""

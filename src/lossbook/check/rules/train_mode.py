@@ -46,10 +46,6 @@ class EvalNotUndone(Rule):
     """LB303: a training loop that leaves the model in evaluation mode for its next steps."""
 
     code = "LB303"
-    message = ("model.eval() inside the training loop with no model.train() in it: the following steps "
-               "train without dropout and with frozen batch-norm statistics; call model.train() at the "
-               "start of every training epoch (or after each evaluation)")
-    chapter = 'chapter 3, "Averaging loss and accuracy honestly"'
 
     def visit_Module(self, node: ast.Module) -> None:
         """Find the helpers that switch modes, then check every training loop."""
