@@ -83,6 +83,16 @@ def test_exit_codes_and_output_of_the_command(tmp_path):
     assert "1:19: SyntaxError" in python_m_lossbook_check(str(tmp_path / "broken.py")).stderr
 
 
+def test_a_bug_in_a_rule_is_one_line_not_a_traceback(monkeypatch):
+    def broken(self, node):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(RULES["LB601"], "visit_Call", broken)
+    findings, errors = check_paths([str(FIXTURES / "LB601_wrong.py")])
+    assert findings == [] and errors == [f"{FIXTURES / 'LB601_wrong.py'}: error: lossbook.check failed here "
+                                         "(KeyError: 'boom'); please report it"]
+
+
 def test_a_syntax_error_in_a_notebook_names_its_cell():
     cells = [{"cell_type": "markdown", "source": "# title"}, {"cell_type": "code", "source": "x = 1"},
              {"cell_type": "code", "source": "y = (\n"}]

@@ -77,6 +77,11 @@ def check_paths(paths: Iterable[str], codes: set[str] | None = None) -> tuple[li
         except CheckError as error:
             errors.append(f"{file}: error: {error}")
             findings += error.findings
+        except (RecursionError, MemoryError) as error:  # a file nested too deep for ast
+            errors.append(f"{file}: error: too deeply nested to check ({type(error).__name__})")
+        except Exception as error:  # a bug of lossbook.check: one line, never a traceback
+            errors.append(f"{file}: error: lossbook.check failed here ({type(error).__name__}: {error}); "
+                          "please report it")
     return findings, errors
 
 

@@ -12,66 +12,16 @@ honestly" (3) explain why the reduction and the weights of a loss matter.
 """
 
 import ast
-import dataclasses
-import re
 
+from lossbook.check._losses import CONVENTIONAL, FUNCTIONAL, NN_BASES, LossInfo, base, loss_class, loss_info
 from lossbook.check._syntax import dotted, is_constant, keyword, last_name, walk_scope
 
-__all__ = ["LossInfo", "Facts", "scope_of", "FUNCTIONAL"]
+__all__ = ["LossInfo", "Facts", "scope_of", "loss_class"]
 
-FUNCTIONAL = {
-    "cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss", "binary_cross_entropy": "BCELoss",
-    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss", "kl_div": "KLDivLoss", "mse_loss": "MSELoss",
-    "l1_loss": "L1Loss", "smooth_l1_loss": "SmoothL1Loss", "huber_loss": "HuberLoss",
-    "multilabel_soft_margin_loss": "MultiLabelSoftMarginLoss", "multi_margin_loss": "MultiMarginLoss",
-    "poisson_nll_loss": "PoissonNLLLoss", "soft_margin_loss": "SoftMarginLoss",
-}
-LOSS_CLASSES = set(FUNCTIONAL.values())
-CONVENTIONAL = re.compile(r"^(criterion|criteria|loss_fn|loss_func|lossfn|lossfunc|loss_function|loss_fcn"
-                          r"|\w+_criterion|criterion_\w+|\w+_loss_fn)$")
 ACTIVATIONS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid",
                "Softmax": "softmax", "LogSoftmax": "log_softmax", "Sigmoid": "sigmoid"}
 _TORCH_BASES = {"F", "functional", "nn.functional", "torch.nn.functional", "torch", "torch.special"}
-_NN_BASES = {"", "nn", "torch.nn"}
 _MOVES = {"to", "cuda", "cpu", "double", "float", "half"}
-
-
-@dataclasses.dataclass(frozen=True)
-class LossInfo:
-    """A loss: its class name (or "unknown"), its reduction, and whether samples count unequally.
-
-    `weighted` is true when the loss is built or called with `weight=` or `ignore_index=`: then a
-    batch mean is not a mean over `len(y)` samples.
-    """
-
-    kind: str
-    reduction: str = "mean"
-    weighted: bool = False
-
-
-def _base(func: ast.expr) -> str:
-    return dotted(func.value) if isinstance(func, ast.Attribute) else ""
-
-
-def _loss_info(kind: str, call: ast.Call) -> LossInfo:
-    reduction = keyword(call, "reduction")
-    value = reduction.value if isinstance(reduction, ast.Constant) else "mean"
-    if reduction is not None and not isinstance(reduction, ast.Constant):
-        value = "unknown"
-    if is_constant(keyword(call, "size_average"), False):
-        value = "sum"
-    if is_constant(keyword(call, "reduce"), False):
-        value = "none"
-    weighted = any(keyword(call, k) is not None and not is_constant(keyword(call, k), None)
-                   for k in ("weight", "ignore_index", "pos_weight"))
-    return LossInfo(kind, str(value), weighted)
-
-
-def loss_class(call: ast.AST) -> LossInfo | None:
-    """The loss that `call` constructs (`nn.CrossEntropyLoss(weight=w)`), or None."""
-    if isinstance(call, ast.Call) and last_name(call.func) in LOSS_CLASSES and _base(call.func) in _NN_BASES:
-        return _loss_info(last_name(call.func), call)
-    return None
 
 
 def scope_of(node: ast.AST, parent_of: dict[ast.AST, ast.AST]) -> ast.AST:
@@ -142,7 +92,7 @@ class Facts:
 
     @staticmethod
     def _module_activation(value: ast.expr) -> str | None:
-        if not isinstance(value, ast.Call) or _base(value.func) not in _NN_BASES:
+        if not isinstance(value, ast.Call) or base(value.func) not in NN_BASES:
             return None
         name = last_name(value.func)
         if name == "Sequential" and value.args:
@@ -186,9 +136,9 @@ class Facts:
         if not isinstance(call, ast.Call):
             return None
         func, name = call.func, last_name(call.func)
-        functional = _base(func) in _TORCH_BASES - {"torch"} or dotted(func) in self.functional
+        functional = base(func) in _TORCH_BASES - {"torch"} or dotted(func) in self.functional
         if name in FUNCTIONAL and functional:
-            return _loss_info(FUNCTIONAL[name], call)
+            return loss_info(FUNCTIONAL[name], call)
         if isinstance(func, ast.Call):
             return loss_class(func)
         bound = self._bound(dotted(func), call.lineno)  # in a notebook, names are often rebound
@@ -210,8 +160,8 @@ class Facts:
         if isinstance(func, ast.Call):
             return self._module_activation(func) or self.activation_classes.get(last_name(func.func))
         if name in ("softmax", "log_softmax", "sigmoid") and isinstance(func, ast.Attribute):
-            base = _base(func)
-            return name if base in _TORCH_BASES or not base.endswith(("np", "numpy", "special")) else None
+            owner = base(func)
+            return name if owner in _TORCH_BASES or not owner.endswith(("np", "numpy", "special")) else None
         if dotted(func) in self.functional and name in ("softmax", "log_softmax", "sigmoid"):
             return name
         bound = self._bound(dotted(func), expr.lineno)
