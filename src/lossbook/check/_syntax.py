@@ -15,11 +15,13 @@ import re
 from collections.abc import Iterator
 
 __all__ = ["dotted", "last_name", "keyword", "walk_scope", "parents", "ancestors", "unwrap",
-           "is_call", "calls_in", "EVAL_NAME", "LOADER_WRAPPERS", "is_constant"]
+           "is_call", "calls_in", "EVAL_NAME", "MODEL", "LOADER_WRAPPERS", "is_constant"]
 
 # An evaluation loader, by its name: test_loader, val_dl, validloader, dataloaders["val"], ...
 EVAL_NAME = re.compile(r"(^|[^a-z])(val|valid|validation|test|eval|dev)(?=[^a-z]|loader|set|data|dl|$)",
                        re.IGNORECASE)
+# A model, by the name it is called with: model(X), net(X), self.classifier(h), encoder_model(x).
+MODEL = re.compile(r"(model|net|classifier|clf|network)$|^model", re.IGNORECASE)
 # Calls that wrap a loader without changing what it yields (but enumerate adds the index).
 LOADER_WRAPPERS = {"tqdm", "enumerate", "iter", "trange", "track", "progress_bar", "tqdm.tqdm"}
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)

@@ -17,17 +17,24 @@ called in the file is left alone for `eval()` (its caller, elsewhere, may switch
 """
 
 import ast
-import re
 
 from lossbook.check._core import Rule, register
 from lossbook.check._facts import Facts, scope_of
-from lossbook.check._syntax import EVAL_NAME, calls_in, dotted, is_constant, last_name, unwrap, walk_scope
+from lossbook.check._syntax import (
+    EVAL_NAME,
+    MODEL,
+    calls_in,
+    dotted,
+    is_constant,
+    last_name,
+    unwrap,
+    walk_scope,
+)
 from lossbook.check.rules._loops import no_grad
 from lossbook.check.rules._models import mode_free
 
 __all__ = ["EvalWithoutNoGrad", "EvalWithoutEvalMode", "evaluation_loop", "call_sites"]
 
-MODEL = re.compile(r"(model|net|classifier|clf|network)$|^model", re.IGNORECASE)
 
 
 def evaluation_loop(loop: ast.AST, facts: Facts) -> bool:

@@ -4,7 +4,8 @@ Taught in chapter 3, "Averaging loss and accuracy honestly" (`running_loss += lo
 every batch's graph alive): the total becomes a tensor attached to the graph of every batch
 so far, and in an evaluation without `torch.no_grad()` it holds every batch's activations
 too. Add `loss.item()` (or `loss.detach()`). Quiet when the total is itself backpropagated
-(a loss summed on purpose), when it is not a number set before the loop, or under `no_grad`.
+(a loss summed on purpose), when it is not a number set before the loop, under `no_grad`, or
+when nothing shows a graph (no `backward()` in the function, no model called in the loop).
 
 >>> from lossbook.check import check_source
 >>> code = "total = 0\nfor X, y in loader:\n    loss = loss_fn(model(X), y)\n    total += loss"
@@ -16,7 +17,7 @@ import ast
 
 from lossbook.check._core import Rule, register
 from lossbook.check._facts import scope_of
-from lossbook.check._syntax import calls_in, dotted, walk_scope
+from lossbook.check._syntax import MODEL, calls_in, dotted, last_name, walk_scope
 from lossbook.check.rules._loops import no_grad, updates
 
 __all__ = ["GraphAccumulated"]
@@ -46,5 +47,8 @@ class GraphAccumulated(Rule):
             start = self.facts.assigned_before(update.target, update.loop)
             numeric = isinstance(start, ast.Constant) and type(start.value) in (int, float)
             scope = scope_of(update.node, self.facts.parent_of)
-            if numeric and not no_grad(update.node, self.facts) and not _backpropagated(update.target, scope):
+            graph = calls_in(scope, "backward") or any(  # evidence of a graph: a backward pass or a model
+                isinstance(n, ast.Call) and MODEL.search(last_name(n.func)) for n in walk_scope(update.loop))
+            summed_on_purpose = _backpropagated(update.target, scope)
+            if numeric and graph and not no_grad(update.node, self.facts) and not summed_on_purpose:
                 self.report(update.node)
