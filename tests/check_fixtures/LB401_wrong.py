@@ -15,3 +15,9 @@ def test_accuracy(model, test_dataset, batch_size):
             correct[1] += len(y)
     dist.all_reduce(correct)
     return (correct[0] / correct[1]).item()
+
+
+def validation_loader(val_dataset, batch_size):
+    # The gathering happens elsewhere (a metric logger): the padded shards are still counted.
+    val_sampler = DistributedSampler(val_dataset, shuffle=False)
+    return DataLoader(val_dataset, batch_size=batch_size, sampler=val_sampler)

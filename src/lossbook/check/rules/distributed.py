@@ -1,4 +1,4 @@
-r"""LB401: `DistributedSampler` on an evaluation set whose metrics are gathered.
+r"""LB401: `DistributedSampler` on an evaluation set.
 
 Taught in chapter 3, "Averaging loss and accuracy honestly" (many processes: padded shards
 and exact sums) and pair 7 of the appendix "Common mistakes": `DistributedSampler` pads
@@ -6,9 +6,11 @@ every process's shard to the same length by repeating samples, so a metric all-r
 the processes, or divided by the dataset's size, counts some samples twice. Use an
 unpadded sampler for evaluation (`lossbook.distributed.UnpaddedDistributedSampler`, or
 torch's `drop_last=True` and a separate pass over the rest) and all-reduce sums and counts.
+The gathering is often in another file (a metric logger's `synchronize_between_processes`),
+so the sampler alone is reported: what else would shard an evaluation set?
 
 >>> from lossbook.check import check_source
->>> code = "sampler = DistributedSampler(test_set)\ndist.all_reduce(correct)"
+>>> code = "sampler = DistributedSampler(test_set)\nloader = DataLoader(test_set, sampler=sampler)"
 >>> [f.code for f in check_source(code)]
 ['LB401']
 """
@@ -16,12 +18,9 @@ torch's `drop_last=True` and a separate pass over the rest) and all-reduce sums 
 import ast
 
 from lossbook.check._core import Rule, register
-from lossbook.check._syntax import EVAL_NAME, dotted, is_constant, keyword, last_name
+from lossbook.check._syntax import EVAL_NAME, is_constant, keyword, last_name
 
 __all__ = ["PaddedEvaluationShards"]
-
-_GATHER = {"all_reduce", "all_gather", "all_gather_object", "reduce", "all_gather_into_tensor",
-           "gather", "reduce_scatter"}
 
 
 @register
@@ -31,13 +30,8 @@ class PaddedEvaluationShards(Rule):
     code = "LB401"
 
     def visit_Module(self, node: ast.Module) -> None:
-        """Report evaluation samplers, when the file gathers metrics across processes."""
+        """Report the samplers of evaluation sets that pad (no `drop_last=True`)."""
         calls = self.facts.nodes(ast.Call)
-        gathers = any(last_name(c.func) in _GATHER and dotted(c.func).split(".")[0] in ("dist", "torch")
-                      or last_name(c.func) in _GATHER and isinstance(c.func, ast.Name) for c in calls)
-        by_size = any(dotted(c.func) == "len" and c.args and last_name(c.args[0]) == "dataset" for c in calls)
-        if not gathers and not by_size:
-            return
         parent_of = self.facts.parent_of
         for call in calls:
             if last_name(call.func) != "DistributedSampler" or is_constant(keyword(call, "drop_last"), True):
