@@ -120,6 +120,16 @@ def test_magics_become_pass_and_a_percent_format_continuation_stays():
     assert check_source(source) == []
 
 
+def test_an_nbformat_3_notebook_and_empty_files(tmp_path):
+    worksheet = {"cells": [{"cell_type": "code", "input": ["kl = nn.KLDivLoss()"]}]}
+    (tmp_path / "v3.ipynb").write_text(json.dumps({"worksheets": [worksheet], "nbformat": 3}))
+    (tmp_path / "empty.py").write_text("")
+    (tmp_path / "empty.ipynb").write_text(json.dumps({"cells": []}))
+    findings, errors = check_paths([str(tmp_path)])
+    assert errors == [] and [(Path(f.path).name, f.cell, f.code) for f in findings] == [
+        ("v3.ipynb", "cell 1", "LB601")]
+
+
 def test_noqa_silences_its_line_only():
     code = ("for X, y in loader:\n    s += loss_fn(model(X), y)\n"
             "for X, y in loader:\n    t += loss_fn(model(X), y)  # noqa: LB104\n"

@@ -54,7 +54,10 @@ class Source:
     def from_notebook(cls, raw: str) -> "Source":
         """The code cells of the notebook `raw` (its JSON text), magics replaced by `pass`."""
         try:
-            cells = json.loads(raw)["cells"]
+            notebook = json.loads(raw)
+            cells = notebook["cells"] if "cells" in notebook else [  # nbformat 3: worksheets
+                cell | {"source": cell.get("input", "")}
+                for sheet in notebook["worksheets"] for cell in sheet["cells"]]
         except (ValueError, KeyError, TypeError) as error:
             raise CheckError(f"not a Jupyter notebook ({error})") from None
         lines: list[str] = []
