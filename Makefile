@@ -26,7 +26,7 @@ help:
 	@echo "                  also under other CPU kernels), -W build, checks of the pages"
 	@echo "make lab          open the chapters in JupyterLab, in the same environment"
 	@echo "make notebooks    re-run every chapter top to bottom, storing outputs (needs datasets)"
-	@echo "make bench        speed benchmarks (needs the datasets, see README)"
+	@echo "make bench        speed benchmarks (needs the datasets, see README; the checker's does not)"
 	@echo "make lock         re-resolve requirements.in into the pinned requirements.txt"
 	@echo "make test-latest  every chapter under the newest releases (.venv-latest, unpinned)"
 
@@ -79,6 +79,7 @@ bench: install
 	$(PY) benchmarks/loader.py
 	$(PY) benchmarks/metrics.py
 	$(PY) benchmarks/mlp.py
+	$(PY) benchmarks/check.py src tests book
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py book/[0-9]*.ipynb

@@ -1,8 +1,12 @@
-"""`python -m lossbook train ...`: the command-line runner (see `lossbook.cli`)."""
+"""`python -m lossbook train ...` (`lossbook.cli`), `python -m lossbook check PATH...` (`lossbook.check`)."""
 
 import sys
 
-from lossbook.cli import main
-
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["check"]:
+        from lossbook import check
+
+        sys.exit(check.main(sys.argv[2:]))
+    from lossbook.cli import main
+
     sys.exit(main())
