@@ -103,7 +103,7 @@ def test_paired_bootstrap_is_scipys_paired_bootstrap_of_the_difference(method, s
                                       method=method, seed=7)
     reference = scipy_stats.bootstrap(
         (y_hat_a, y, y_hat_b, y), lambda a, ya, b, yb: macro_recall(a, ya) - macro_recall(b, yb),
-        paired=True, vectorized=False, n_resamples=500, method=scipy_method,
+        paired=True, vectorized=False, n_resamples=500, method=scipy_method, batch=stats.BATCH,
         rng=np.random.default_rng(7)).confidence_interval
     assert interval == (macro_recall(y_hat_a, y) - macro_recall(y_hat_b, y), reference.low, reference.high)
     assert interval.low < interval.estimate < interval.high

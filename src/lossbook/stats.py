@@ -1,8 +1,7 @@
 """How sure a number is: intervals for an accuracy, paired tests, bootstrap, standard errors.
 
-Taught in the chapter "How sure is that number?" (chapter 8). The computations are
-scipy's (`binomtest`, `bootstrap`); this module checks the inputs, takes tensors or
-arrays of per-sample values, and returns plain floats and integers.
+Taught in the chapter "How sure is that number?" (chapter 8). scipy computes (`binomtest`,
+`bootstrap`); this module checks the inputs, takes tensors or arrays, returns plain numbers.
 """
 
 import math
@@ -18,6 +17,7 @@ __all__ = ["Interval", "McNemarResult", "MeanWithError", "accuracy_interval", "b
            "mcnemar", "mean_with_error", "paired_bootstrap"]
 
 
+BATCH = 100  # resamples (and BCa's jackknife samples) drawn at a time: memory BATCH × n
 # A point estimate and the interval around it, as floats.
 Interval = namedtuple("Interval", "estimate low high")
 # The discordant pairs (b: only model a right, c: only model b right), the exact p-value.
@@ -86,10 +86,10 @@ def accuracy_interval(correct: int, total: int, confidence: float = 0.95, method
 def mcnemar(correct_a, correct_b) -> McNemarResult:
     """McNemar's exact test: do two models, scored on the same samples, differ in accuracy?
 
-    Only the samples on which they disagree count: `b` that model a gets right and model
-    b wrong, `c` the reverse. If both have the same accuracy, each of these `b + c`
-    samples is equally likely to be either kind, and the two-sided p-value is that of
-    `b` under Binomial(b + c, 1/2) (`scipy.stats.binomtest`); 1.0 when `b + c == 0`.
+    Only the samples on which they disagree count: `b` that model a gets right and model b
+    wrong, `c` the reverse. If both have the same accuracy, each of these `b + c` samples is
+    equally likely to be either kind: the two-sided p-value is that of `b` under
+    Binomial(b + c, 1/2) (`scipy.stats.binomtest`), 1.0 when `b + c == 0`.
 
     Args:
         correct_a: Per sample, whether model a was right (booleans or 0/1, 1-D).
@@ -125,8 +125,7 @@ def bootstrap_interval(metric: Callable[..., float], *arrays, confidence: float 
         seed: Seeds the resampling, so that the interval is reproducible.
 
     Example:
-        >>> correct = np.r_[np.ones(80), np.zeros(20)]
-        >>> bootstrap_interval(np.mean, correct, n_resamples=999)
+        >>> bootstrap_interval(np.mean, np.r_[np.ones(80), np.zeros(20)], n_resamples=999)
         Interval(estimate=0.8, low=0.72, high=0.88)
     """
     arrays = tuple(_array(array, "each array") for array in arrays)
@@ -137,6 +136,7 @@ def bootstrap_interval(metric: Callable[..., float], *arrays, confidence: float 
     estimate = float(metric(*arrays))
     result = scipy_stats.bootstrap(
         arrays, metric, n_resamples=_count(n_resamples, "n_resamples"), paired=True, vectorized=False,
+        batch=BATCH,
         confidence_level=_confidence(confidence), method="BCa" if method == "bca" else method,
         rng=np.random.default_rng(seed))
     return Interval(estimate, float(result.confidence_interval.low), float(result.confidence_interval.high))
