@@ -109,6 +109,16 @@ def test_paired_bootstrap_is_scipys_paired_bootstrap_of_the_difference(method, s
     assert interval.low < interval.estimate < interval.high
 
 
+def test_bootstrap_keeps_each_arrays_dtype():
+    # scipy's own paired bootstrap concatenates the arrays: integers would become floats.
+    def mean_of_class(labels, values):
+        assert labels.dtype == np.int64 and values.dtype == np.float64
+        return values[labels == 1].mean()
+
+    labels, values = np.array([0, 1] * 20), np.arange(40.0)
+    assert stats.bootstrap_interval(mean_of_class, labels, values, n_resamples=99).estimate == 20.0
+
+
 def test_paired_bootstrap_of_accuracies_resamples_pairs_together():
     a, b = random_correctness(3)
     difference = stats.paired_bootstrap(np.mean, a, b, n_resamples=999)
