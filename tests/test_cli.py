@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lossbook import cli, data
+from lossbook import cli, data, models
 
 REQUIRED = {"dataset": "fashion-mnist", "model": "softmax", "epochs": "1", "batch_size": "100", "lr": "0.1"}
-FINAL = re.compile(r"^final: per-sample test loss (\d+\.\d{4}), test accuracy (\d\.\d{4}) "
+FINAL = re.compile(r"^final: per-sample test NLL \(cross-entropy\) (\d+\.\d{4}), test accuracy (\d\.\d{4}) "
                    r"\(([\d,]+) of ([\d,]+) test images\)$")
 
 
@@ -146,9 +146,9 @@ def test_fashion_mnist_softmax_reproduces_the_softmax_regression_chapter(real_da
     history = cli.run(command("--no-progress", epochs="5", batch_size="256"))
     last = history[-1]
     assert last["train_loss"] == pytest.approx(0.4860, abs=0.01)
-    assert last["train_acc"] == pytest.approx(0.837, abs=0.01)
-    assert 0.80 <= last["test_acc"] <= 0.85
-    assert capsys.readouterr().out.splitlines()[-1].startswith("final: per-sample test loss")
+    assert last["train_accuracy"] == pytest.approx(0.837, abs=0.01)
+    assert 0.80 <= last["test_accuracy"] <= 0.85
+    assert capsys.readouterr().out.splitlines()[-1].startswith("final: per-sample test NLL (cross-entropy)")
 
 
 
@@ -180,6 +180,14 @@ def test_adam_with_a_cosine_schedule_and_label_smoothing(real_data_root, tmp_pat
     history = cli.run(command("--no-progress", optimizer="adam", lr="0.001", schedule="cosine", epochs="2",
                               label_smoothing="0.1", weight_decay="0.01", subset="600,200",
                               save=str(tmp_path / "model.pt")))
-    header = capsys.readouterr().out.splitlines()[0]
+    header, first, *_ = capsys.readouterr().out.splitlines()
     assert "Adam lr 0.001, weight decay 0.01, cosine schedule, label smoothing 0.1, batch 100" in header
     assert len(history) == 2 and history[-1]["train_loss"] < history[0]["train_loss"]
+    # The training loss is labelled as the smoothed loss; the test loss is the plain NLL.
+    assert first.startswith("epoch  1: train loss (cross-entropy with label smoothing 0.1) ")
+    assert "| test NLL " in first
+    model = models.softmax_regression()
+    model.load_state_dict(torch.load(tmp_path / "model.pt")["model"])
+    X_test, y_test = data.as_tensors(torch.utils.data.Subset(data.fashion_mnist(train=False), range(200)))
+    nll = F.cross_entropy(model(X_test), y_test).item()
+    assert history[-1]["test_loss"] == pytest.approx(nll, rel=1e-5)

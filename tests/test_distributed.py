@@ -39,7 +39,8 @@ def evaluate(sampler):
     for batch_logits, batch_y, rows in DataLoader(
         TensorDataset(logits, y, torch.arange(N)), batch_size=BATCH_SIZE, sampler=sampler
     ):
-        loss_metric.update(*metrics.weighted(F.cross_entropy(batch_logits, batch_y), batch_y))
+        loss_metric.update(*metrics.mean_and_count(F.cross_entropy(batch_logits, batch_y), batch_y,
+                                                     reduction="mean"))
         accuracy.update(batch_logits, batch_y)
         seen += rows.tolist()
     return loss_metric, accuracy, seen
@@ -47,10 +48,11 @@ def evaluate(sampler):
 
 def exact_and_padded_evaluation():
     loss_metric, accuracy, seen = evaluate(distributed.UnpaddedDistributedSampler(range(N)))
-    local_sums = (loss_metric.total.item(), loss_metric.weight.item(), accuracy.correct.item())
+    local_sums = (loss_metric.value_sum.item(), loss_metric.weight_sum.item(), accuracy.correct.item())
     first = (loss_metric.compute(distributed=True), accuracy.compute(distributed=True))
     second = (loss_metric.compute(distributed=True), accuracy.compute(distributed=True))
-    unchanged = local_sums == (loss_metric.total.item(), loss_metric.weight.item(), accuracy.correct.item())
+    unchanged = local_sums == (loss_metric.value_sum.item(), loss_metric.weight_sum.item(),
+                               accuracy.correct.item())
     padded_loss, padded_accuracy, padded_seen = evaluate(DistributedSampler(range(N), shuffle=False))
     padded = (padded_loss.compute(distributed=True), padded_accuracy.compute(distributed=True))
     return {"seen": seen, "first": first, "second": second, "unchanged": unchanged,
@@ -89,7 +91,7 @@ def mean_of_one_sample_over_two_processes():
     loss_metric = metrics.Mean()
     for rank_value in distributed.UnpaddedDistributedSampler(range(1)):
         loss_metric.update(float(rank_value + 7))
-    return loss_metric.weight.item(), loss_metric.compute(distributed=True)
+    return loss_metric.weight_sum.item(), loss_metric.compute(distributed=True)
 
 
 def test_a_process_without_samples_still_takes_part_in_the_sum():

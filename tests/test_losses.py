@@ -424,15 +424,15 @@ def test_count_of_probability_targets_is_samples_times_positions_whatever_the_we
     assert losses.count(probabilities[:0]) == 0
 
 
-def test_count_returns_a_floating_0_dim_tensor_on_the_labels_device():
+def test_count_is_int64_or_float64_with_class_weights_on_the_labels_device():
     y = torch.tensor([0, 1, 1])
     probabilities = torch.full((3, 2), 0.5)
     for targets, kwargs, dtype in [
-        (y, {}, torch.get_default_dtype()),
-        (y, {"weight": torch.ones(2, dtype=torch.float64)}, torch.float64),
-        (y, {"weight": torch.tensor([1, 2])}, torch.get_default_dtype()),  # integer weights: default float
-        (probabilities.double(), {}, torch.float64),
-        (probabilities.bfloat16(), {}, torch.get_default_dtype()),  # 3 in bfloat16 is exact, 300 not
+        (y, {}, torch.int64),
+        (y, {"weight": torch.ones(2, dtype=torch.float32)}, torch.float64),
+        (y, {"weight": torch.tensor([1, 2])}, torch.float64),
+        (probabilities.double(), {}, torch.int64),
+        (probabilities.bfloat16(), {}, torch.int64),
     ]:
         count = losses.count(targets, **kwargs)
         assert count.shape == () and count.dtype == dtype and count.device == targets.device
@@ -513,3 +513,11 @@ def test_batch_means_weighted_by_count_give_the_loss_over_the_whole_dataset(
     torch.testing.assert_close(sum_of_means_times_counts / sum_of_counts, whole, rtol=1e-6, atol=0)
     torch.testing.assert_close(sum_of_sums / sum_of_counts, whole, rtol=1e-6, atol=0)
     torch.testing.assert_close(sum_of_counts.double(), losses.count(y, **count_kwargs).double())
+
+
+def test_count_is_exact_past_2_to_the_24_targets():
+    # float32 cannot hold 2**24 + 1; an int64 count can (a token batch reaches such counts).
+    y = torch.zeros(2**24 + 1, dtype=torch.uint8)
+    assert losses.count(y).item() == 2**24 + 1
+    weighted = losses.count(y, weight=torch.tensor([1.0, 2.0]))
+    assert weighted.dtype == torch.float64 and weighted.item() == 2**24 + 1

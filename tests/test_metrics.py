@@ -28,7 +28,7 @@ def epoch_metrics(loader, reduction):
     loss_metric, accuracy = metrics.Mean(), metrics.Accuracy()
     for logits, y in loader:
         loss = F.cross_entropy(logits, y, reduction=reduction)
-        loss_metric.update(*metrics.weighted(loss, y, reduction=reduction))
+        loss_metric.update(*metrics.mean_and_count(loss, y, reduction=reduction))
         accuracy.update(logits, y)
     return loss_metric.compute(), accuracy.compute()
 
@@ -86,7 +86,8 @@ def test_distinct_losses_with_a_partial_last_batch_always_show_the_bias(full, ba
     assert mean_of_batch_means(losses, batch_size) != pytest.approx(losses.mean().item(), abs=1e-9)
     loss_metric = metrics.Mean()
     for xb, _ in TensorLoader(losses, losses, batch_size):
-        loss_metric.update(*metrics.weighted(xb.mean(), torch.zeros(len(xb), dtype=torch.long)))
+        loss_metric.update(*metrics.mean_and_count(xb.mean(), torch.zeros(len(xb), dtype=torch.long),
+                                                   reduction="mean"))
     assert loss_metric.compute() == pytest.approx(losses.mean().item(), abs=1e-9)
 
 
@@ -118,7 +119,7 @@ def test_weighted_gives_the_same_mean_for_every_reduction():
     for reduction in REDUCTIONS:
         loss_metric = metrics.Mean()
         loss = F.cross_entropy(logits, y, reduction=reduction)
-        loss_metric.update(*metrics.weighted(loss, y, reduction=reduction))
+        loss_metric.update(*metrics.mean_and_count(loss, y, reduction=reduction))
         assert loss_metric.compute() == pytest.approx(F.cross_entropy(logits, y).item(), abs=1e-12)
 
 
@@ -137,7 +138,7 @@ def test_reset_forgets_and_compute_leaves_the_state_alone():
     m = metrics.Mean()
     m.update(torch.tensor([1.0, 2.0, 6.0]))
     assert m.compute() == m.compute(distributed=True) == 3.0  # no process group: local
-    assert (m.total.item(), m.weight.item()) == (9.0, 3.0)
+    assert (m.value_sum.item(), m.weight_sum.item()) == (9.0, 3.0)
     m.reset()
     with pytest.raises(ValueError, match="before any update"):
         m.compute()
@@ -147,7 +148,7 @@ def test_accumulating_a_loss_keeps_no_graph():
     w = torch.ones(3, requires_grad=True)
     m = metrics.Mean()
     m.update((w * 2).sum(), weight=4)
-    assert not m.total.requires_grad and m.total.grad_fn is None
+    assert not m.value_sum.requires_grad and m.value_sum.grad_fn is None
     assert m.compute() == 6.0
 
 
@@ -191,7 +192,7 @@ def test_bad_weights(weight, message):
     m = metrics.Mean()
     with pytest.raises(ValueError, match=message):
         m.update(torch.tensor([1.0, 2.0]), weight)
-    assert m.weight == 0  # nothing half-added
+    assert m.weight_sum == 0  # nothing half-added
 
 
 @pytest.mark.parametrize("target", [torch.tensor([0.0, 1.0]), torch.tensor([True, False])])
@@ -206,7 +207,9 @@ def test_non_integer_targets(target):
     (torch.tensor([0, 1, 1]), torch.tensor([0, 1]), r"shape \(3,\) do not match"),
     (torch.tensor([0.9, 0.2]), torch.tensor([1, 0]), "must be integer class indices, got torch.float32"),
     (torch.randn(2, 3), torch.tensor([0, 3]), "labels from 0 to 3, but the logits have 3 classes"),
-    (torch.randn(2, 3), torch.tensor([-100, 1]), r"labels from -100 to 1.*Accuracy\(ignore_index=-100\)"),
+    (torch.randn(2, 3), torch.tensor([-1, 1]), r"labels from -1 to 1.*Accuracy\(ignore_index=-1\)"),
+    (torch.tensor([0.9, -0.2]), torch.tensor([1, 0]),
+     r"one logit per sample, preds = \(logits > 0\).long\(\)"),
     (torch.randn(3), torch.tensor(1), "got a single number"),
 ])
 def test_mismatched_predictions_and_targets(preds, target, message):
@@ -222,7 +225,7 @@ def test_mismatched_predictions_and_targets(preds, target, message):
 ])
 def test_weighted_rejects_inconsistent_arguments(loss, y, reduction, message):
     with pytest.raises((ValueError, TypeError), match=message):
-        metrics.weighted(loss, y, reduction=reduction)
+        metrics.mean_and_count(loss, y, reduction=reduction)
 
 
 def test_distributed_must_be_a_boolean():
@@ -259,10 +262,10 @@ def test_the_state_lives_on_the_device_of_the_values():
     m, acc = metrics.Mean(), metrics.Accuracy()
     m.update(torch.ones(3, device="meta"))
     acc.update(torch.zeros(3, 4, device="meta"), torch.zeros(3, dtype=torch.long, device="meta"))
-    assert m.total.device.type == m.weight.device.type == "meta"
+    assert m.value_sum.device.type == m.weight_sum.device.type == "meta"
     assert acc.correct.device.type == acc.total.device.type == "meta"
     m.reset()
-    assert m.total.device.type == "meta", "reset keeps the device"
+    assert m.value_sum.device.type == "meta", "reset keeps the device"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -274,9 +277,9 @@ def test_metrics_on_the_gpu_equal_the_cpu_result():
         loss_metric, accuracy = metrics.Mean(), metrics.Accuracy(ignore_index=-100)
         for start in range(0, len(y), 32):
             z, t = logits[start:start + 32].to(device), y[start:start + 32].to(device)
-            loss_metric.update(*metrics.weighted(F.cross_entropy(z, t), t))
+            loss_metric.update(*metrics.mean_and_count(F.cross_entropy(z, t), t, reduction="mean"))
             accuracy.update(z, t)
-        assert loss_metric.total.device.type == device
+        assert loss_metric.value_sum.device.type == device
         results.append((loss_metric.compute(), accuracy.compute()))
     assert results[0] == pytest.approx(results[1], rel=1e-12)
 
@@ -288,7 +291,8 @@ def test_updates_never_read_values_back_to_the_host():
     y = torch.zeros(8, dtype=torch.long, device="meta")
     loss_metric, accuracy = metrics.Mean(), metrics.Accuracy(ignore_index=-100)
     for _ in range(3):
-        loss_metric.update(*metrics.weighted(F.cross_entropy(logits, y, reduction="sum"), y, reduction="sum"))
+        loss = F.cross_entropy(logits, y, reduction="sum")
+        loss_metric.update(*metrics.mean_and_count(loss, y, reduction="sum"))
         accuracy.update(logits, y)
     for metric in loss_metric, accuracy:
         with pytest.raises((RuntimeError, NotImplementedError)):
@@ -311,7 +315,7 @@ def test_epoch_loss_equals_one_call_over_the_dataset_with_weights_and_ignored_ta
     for start in range(0, n, batch_size):
         z, t = logits[start:start + batch_size], y[start:start + batch_size]
         loss = F.cross_entropy(z, t, weight=weight, reduction=reduction)
-        loss_metric.update(*metrics.weighted(loss, t, reduction=reduction, weight=weight))
+        loss_metric.update(*metrics.mean_and_count(loss, t, reduction=reduction, weight=weight))
     expected = F.cross_entropy(logits, y, weight=weight).item()
     assert loss_metric.compute() == pytest.approx(expected, rel=1e-6)
     # The mean of batch-size-weighted batch means is what this replaces; with ignored targets

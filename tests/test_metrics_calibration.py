@@ -33,15 +33,15 @@ def batches(n, batch_size):
     return [slice(start, start + batch_size) for start in range(0, n, batch_size)]
 
 
-def by_definition(logits, y, num_bins):
+def by_definition(logits, y, n_bins):
     """The ECE written out: a loop over the bins [k/M, (k+1)/M), the last one closed."""
     keep = y != IGNORE
     confidence, preds = logits[keep].double().softmax(dim=1).max(dim=1)
     correct = (preds == y[keep]).double()
     ece = 0.0
-    for k in range(num_bins):
-        upper = confidence <= 1 if k == num_bins - 1 else confidence < (k + 1) / num_bins
-        in_bin = (confidence >= k / num_bins) & upper
+    for k in range(n_bins):
+        upper = confidence <= 1 if k == n_bins - 1 else confidence < (k + 1) / n_bins
+        in_bin = (confidence >= k / n_bins) & upper
         if in_bin.any():
             ece += in_bin.double().mean() * (correct[in_bin].mean() - confidence[in_bin].mean()).abs()
     return float(ece)
@@ -49,20 +49,20 @@ def by_definition(logits, y, num_bins):
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 200), batch_size=st.integers(1, 50), num_classes=st.integers(2, 6),
-       seed=st.integers(0, 2**16), num_bins=st.integers(1, 20), norm=st.sampled_from(["l1", "l2", "max"]),
+       seed=st.integers(0, 2**16), n_bins=st.integers(1, 20), norm=st.sampled_from(["l1", "l2", "max"]),
        ignored=st.sampled_from([0.0, 0.3]))
-def test_calibration_error_equals_torchmetrics(n, batch_size, num_classes, seed, num_bins, norm, ignored):
+def test_calibration_error_equals_torchmetrics(n, batch_size, num_classes, seed, n_bins, norm, ignored):
     logits, y = make_dataset(n, num_classes, seed, ignored)
     ignore_index = IGNORE if ignored else None
-    ours = metrics.CalibrationError(num_bins, norm=norm, ignore_index=ignore_index)
-    theirs = MulticlassCalibrationError(num_classes, n_bins=num_bins, norm=norm, ignore_index=ignore_index)
+    ours = metrics.CalibrationError(n_bins, norm=norm, ignore_index=ignore_index)
+    theirs = MulticlassCalibrationError(num_classes, n_bins=n_bins, norm=norm, ignore_index=ignore_index)
     for rows in batches(n, batch_size):
         ours.update(logits[rows], y[rows])
         # Probabilities: torchmetrics would leave logits that happen to lie in [0, 1] as they are.
         theirs.update(logits[rows].softmax(dim=1), y[rows])
     assert ours.compute() == pytest.approx(theirs.compute().item(), abs=1e-6)
     if norm == "l1":
-        assert ours.compute() == pytest.approx(by_definition(logits, y, num_bins), abs=1e-6)
+        assert ours.compute() == pytest.approx(by_definition(logits, y, n_bins), abs=1e-6)
 
 
 @settings(max_examples=30, deadline=None)
@@ -81,7 +81,7 @@ def test_the_sums_are_exact_for_every_batching(n, batch_size, seed):
 def test_bins_hold_what_a_reliability_diagram_plots():
     logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 0.1]])
     y = torch.tensor([0, 0, 0, 1])
-    ece = metrics.CalibrationError(num_bins=4)
+    ece = metrics.CalibrationError(n_bins=4)
     ece.update(logits, y)
     bins = ece.bins()
     assert bins.edges.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -93,7 +93,7 @@ def test_bins_hold_what_a_reliability_diagram_plots():
     expected = 0.5 * (1 - (p[1] + p[2]) / 2) + 0.5 * abs(0.5 - p[0])
     assert ece.compute() == pytest.approx(expected, abs=1e-7)
     assert metrics.calibration_error(bins, "max") == pytest.approx(abs(0.5 - p[0]), abs=1e-7)
-    assert repr(ece) == "CalibrationError(num_bins=4, norm='l1', total=4)"
+    assert repr(ece) == "CalibrationError(n_bins=4, norm='l1', total=4)"
 
 
 def test_a_confidence_of_exactly_one_is_in_the_last_bin():
@@ -102,7 +102,7 @@ def test_a_confidence_of_exactly_one_is_in_the_last_bin():
     y = torch.tensor([1, 0])  # the sure prediction is wrong, the other one right
     confidence = logits.softmax(dim=1).max(dim=1).values
     assert confidence[0] == 1.0
-    ece = metrics.CalibrationError(num_bins=15)
+    ece = metrics.CalibrationError(n_bins=15)
     ece.update(logits, y)
     assert ece.bins().count[-1] == 2  # both in [14/15, 1]
     assert ece.compute() == pytest.approx(abs(0.5 - confidence.double().mean().item()), abs=1e-7)
@@ -126,9 +126,9 @@ def test_float64_and_float16_logits():
 
 def test_extra_dimensions_and_ignored_targets():
     logits, y = make_dataset(24, 3, 1, ignored=0.25, dtype=torch.float64)
-    flat = metrics.CalibrationError(num_bins=5, ignore_index=IGNORE)
+    flat = metrics.CalibrationError(n_bins=5, ignore_index=IGNORE)
     flat.update(logits, y)
-    per_position = metrics.CalibrationError(num_bins=5, ignore_index=IGNORE)  # N×C×L, N×L
+    per_position = metrics.CalibrationError(n_bins=5, ignore_index=IGNORE)  # N×C×L, N×L
     per_position.update(logits.reshape(4, 6, 3).transpose(1, 2), y.reshape(4, 6))
     assert torch.equal(flat.count, per_position.count) and flat.count.sum() == (y != IGNORE).sum()
     assert per_position.compute() == pytest.approx(by_definition(logits, y, 5), abs=1e-12)
@@ -159,8 +159,8 @@ def test_bad_input_is_a_clear_error(logits, target, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"num_bins": 0}, "num_bins must be a positive integer"),
-    ({"norm": "l3"}, "norm must be 'l1', 'l2' or 'max'"),
+    ({"n_bins": 0}, "n_bins must be a positive integer"),
+    ({"norm": "l3"}, "norm must be one of 'l1', 'l2', 'max'"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

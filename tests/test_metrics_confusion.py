@@ -17,7 +17,7 @@ from torchmetrics.classification import (  # noqa: E402
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-AVERAGES = ["micro", "macro", "weighted", None]
+AVERAGES = ["micro", "macro", "weighted", "none"]
 IGNORE = -100
 
 
@@ -47,7 +47,7 @@ def test_confusion_matrix_and_its_averages_equal_torchmetrics(n, batch_size, num
     options = {"num_classes": num_classes, "ignore_index": ignore_index}
     theirs = {"matrix": MulticlassConfusionMatrix(**options)}
     for average in AVERAGES:
-        kind = average or "none"
+        kind = average
         theirs |= {(name, kind): cls(average=kind, **options) for name, cls in
                    [("precision", MulticlassPrecision), ("recall", MulticlassRecall),
                     ("f1_score", MulticlassF1Score)]}
@@ -59,7 +59,7 @@ def test_confusion_matrix_and_its_averages_equal_torchmetrics(n, batch_size, num
     matrix = ours.compute()
     assert matrix.dtype == torch.int64 and torch.equal(matrix, theirs.pop("matrix").compute())
     for (name, kind), metric in theirs.items():
-        value = getattr(ours, name)(None if kind == "none" else kind)
+        value = getattr(ours, name)(kind)
         expected = metric.compute().double()
         if kind == "none":
             torch.testing.assert_close(value, expected, atol=1e-6, rtol=0)
@@ -111,13 +111,13 @@ def test_micro_averages_are_the_accuracy_and_macro_recall_is_torchmetrics_defaul
 def test_zero_over_zero_conventions():
     # Class 2 never occurs and is never predicted; class 1 is predicted but never occurs.
     matrix = torch.tensor([[6, 2, 0], [0, 0, 0], [0, 0, 0]])
-    assert metrics.precision(matrix, None).tolist() == [1.0, 0.0, 0.0]  # 0/2, and 0/0 -> 0
-    assert metrics.recall(matrix, None).tolist() == [0.75, 0.0, 0.0]    # 0/0 -> 0
+    assert metrics.precision(matrix, "none").tolist() == [1.0, 0.0, 0.0]  # 0/2, and 0/0 -> 0
+    assert metrics.recall(matrix, "none").tolist() == [0.75, 0.0, 0.0]    # 0/0 -> 0
     assert metrics.precision(matrix) == 0.5           # classes 0 and 1; class 2 left out
     assert metrics.recall(matrix) == 0.375            # (0.75 + 0) / 2: torchmetrics' macro
     assert metrics.balanced_accuracy(matrix) == 0.75  # class 0 only: sklearn's definition
     assert metrics.recall(matrix, "weighted") == 0.75  # weighted by support: class 0 only
-    assert metrics.f1_score(matrix, None)[0].item() == pytest.approx(12 / 14)
+    assert metrics.f1_score(matrix, "none")[0].item() == pytest.approx(12 / 14)
     theirs = MulticlassRecall(num_classes=3)
     theirs.update(torch.tensor([0] * 6 + [1] * 2), torch.zeros(8, dtype=torch.long))
     assert theirs.compute().item() == 0.375
@@ -152,7 +152,7 @@ def test_extra_dimensions_and_ignored_targets():
 
 @pytest.mark.parametrize("preds, target, message", [
     (torch.randn(2, 3), torch.tensor([0, 3]), "target holds labels from 0 to 3, but there are 3 classes"),
-    (torch.randn(2, 3), torch.tensor([-100, 1]), r"ConfusionMatrix\(ignore_index=-100\)"),
+    (torch.randn(2, 3), torch.tensor([-1, 1]), r"ConfusionMatrix\(ignore_index=-1\)"),
     (torch.tensor([0, 5]), torch.tensor([0, 1]), "the prediction holds labels from 0 to 5"),
     (torch.randn(2, 4), torch.tensor([0, 1]), r"ConfusionMatrix\(3\): the scores have 4 classes"),
     (torch.randn(3, 3), torch.tensor([0, 1]), r"shape \(3, 3\) do not match target of shape \(2,\)"),
@@ -168,7 +168,8 @@ def test_bad_input_is_a_clear_error(preds, target, message):
 
 @pytest.mark.parametrize("call, message", [
     (lambda: metrics.ConfusionMatrix(1), "num_classes must be an integer >= 2"),
-    (lambda: metrics.precision(torch.eye(3), "samples"), "average must be 'micro', 'macro'"),
+    (lambda: metrics.precision(torch.eye(3), "samples"), "average must be one of 'micro', 'macro'"),
+    (lambda: metrics.recall(torch.eye(3), None), "average must be one of .*'none', got None"),
     (lambda: metrics.recall(torch.ones(2, 3)), r"C×C confusion matrix, got shape \(2, 3\)"),
 ])
 def test_bad_arguments(call, message):

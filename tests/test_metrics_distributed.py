@@ -25,7 +25,7 @@ def results(loader):
     """Every new metric over `loader`, computed over all processes if there are several."""
     world = torch.distributed.is_initialized()
     confusion = metrics.ConfusionMatrix(NUM_CLASSES, ignore_index=-100)
-    calibration = metrics.CalibrationError(num_bins=10, ignore_index=-100)
+    calibration = metrics.CalibrationError(n_bins=10, ignore_index=-100)
     top2 = metrics.Accuracy(top_k=2, ignore_index=-100)
     for logits, y in loader:
         for metric in (confusion, calibration, top2):

@@ -47,9 +47,9 @@ def test_image_grid_needs_one_title_per_image():
 def history(with_test=True):
     records = []
     for epoch in range(1, 5):
-        record = {"epoch": epoch, "train_loss": 1 / epoch, "train_acc": 1 - 0.5 / epoch, "seconds": 0.1}
+        record = {"epoch": epoch, "train_loss": 1 / epoch, "train_accuracy": 1 - 0.5 / epoch, "seconds": 0.1}
         if with_test:
-            record |= {"test_loss": 1.1 / epoch, "test_acc": 0.9 - 0.5 / epoch}
+            record |= {"test_loss": 1.1 / epoch, "test_accuracy": 0.9 - 0.5 / epoch}
         records.append(record)
     return records
 
@@ -109,13 +109,13 @@ def test_confusion_matrix_rejects_bad_input(matrix, names, match):
         plot.confusion_matrix(matrix, names)
 
 
-def calibration(num_bins=5):
+def calibration(n_bins=5):
     from lossbook import metrics
 
     generator = torch.Generator().manual_seed(0)
     logits = 2 * torch.randn(200, 4, generator=generator)
     y = torch.randint(4, (200,), generator=generator)
-    ece = metrics.CalibrationError(num_bins=num_bins)
+    ece = metrics.CalibrationError(n_bins=n_bins)
     ece.update(logits, y)
     return ece
 
@@ -138,7 +138,7 @@ def test_reliability_diagram_plots_accuracy_per_bin_and_the_share_of_samples():
 
 
 def test_reliability_diagram_takes_the_bins_and_skips_empty_ones():
-    bins = calibration(num_bins=20).bins()
+    bins = calibration(n_bins=20).bins()
     assert (bins.count == 0).any()  # some bins are empty: no bar, no NaN drawn
     fig = plot.reliability_diagram(bins)
     assert len(fig.axes[0].patches) == int((bins.count > 0).sum())

@@ -1,4 +1,4 @@
-"""lossbook.torchrun: joining torchrun's process group, and a real 2-process torchrun of the runner."""
+"""lossbook.distributed.torchrun: joining torchrun's process group, and a real 2-process torchrun."""
 
 import os
 import signal
@@ -10,7 +10,8 @@ import time
 import pytest
 import torch
 
-from lossbook import cli, data, torchrun, train
+from lossbook import cli, data, train
+from lossbook.distributed import torchrun
 
 LOOPBACK = "127.0.0.1"
 # The torchrun job below takes about 15 s on an idle 2-core machine; this only stops a hang.
@@ -86,10 +87,10 @@ def test_torchrun_reports_exact_metrics_and_trains_like_one_process(real_data_ro
     loss_fn = torch.nn.CrossEntropyLoss()
     single = train.evaluate(model, data.TensorLoader(X_test, y_test, 1001), loss_fn)
     reported = saved["history"][-1]
-    assert reported["test_acc"] == single["acc"]
+    assert reported["test_accuracy"] == single["accuracy"]
     assert reported["test_loss"] == pytest.approx(single["loss"], rel=1e-6)
-    assert lines[-1].startswith(f"final: per-sample test loss {single['loss']:.4f}, "
-                                f"test accuracy {single['acc']:.4f}")
+    assert lines[-1].startswith(f"final: per-sample test NLL (cross-entropy) {single['loss']:.4f}, "
+                                f"test accuracy {single['accuracy']:.4f}")
     # What the all-reduce of sums avoids: the mean of the two shards' means is off (501 vs 500 images).
     shard_losses = [train.evaluate(model, data.TensorLoader(X_test[rank::2], y_test[rank::2], 1000),
                                    loss_fn)["loss"] for rank in (0, 1)]
@@ -100,9 +101,9 @@ def test_torchrun_reports_exact_metrics_and_trains_like_one_process(real_data_ro
     alone = cli.run([*RECIPE, "--save", str(tmp_path / "alone.pt")])
     assert "1 process on" in capsys.readouterr().out
     for record, other in zip(alone, saved["history"], strict=True):
-        for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
             assert record[key] == pytest.approx(other[key], rel=1e-5), key
     alone_weights = torch.load(tmp_path / "alone.pt")["model"]
     for name, weight in saved["model"].items():
         torch.testing.assert_close(weight, alone_weights[name], rtol=0, atol=1e-6)
-    assert saved["history"][-1]["test_acc"] > 0.5  # it learned something: not a trivial agreement
+    assert saved["history"][-1]["test_accuracy"] > 0.5  # it learned something: not a trivial agreement

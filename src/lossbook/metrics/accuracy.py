@@ -7,8 +7,10 @@ same" (chapter 6), `top_k` with "Beyond accuracy" (chapter 7).
 
 import torch
 
-from lossbook.metrics import _labels
-from lossbook.metrics._sums import RunningSums, ratio
+from lossbook import _validate
+from lossbook.losses import IGNORE_INDEX
+from lossbook.metrics import labels
+from lossbook.metrics.sums import RunningSums, ratio
 
 
 class Accuracy(RunningSums):
@@ -18,7 +20,8 @@ class Accuracy(RunningSums):
         top_k: Count a prediction as correct if the target is among the `top_k` largest
             logits (1: plain accuracy, the argmax). `top_k > 1` needs logits.
         ignore_index: Targets equal to it (padding) count neither as correct nor in the
-            total, as in `nn.CrossEntropyLoss(ignore_index=...)`; None: every target counts.
+            total, as in `nn.CrossEntropyLoss(ignore_index=...)`, with the same default
+            (-100, `losses.IGNORE_INDEX`); None: every target counts.
 
     Example:
         >>> acc = Accuracy()
@@ -28,7 +31,7 @@ class Accuracy(RunningSums):
         0.6666666666666666
         >>> acc
         Accuracy(correct=2, total=3)
-        >>> padded = Accuracy(ignore_index=-100)
+        >>> padded = Accuracy()  # ignore_index=-100, as the loss
         >>> padded.update(torch.tensor([1, 0, 1]), torch.tensor([1, 1, -100]))
         >>> padded
         Accuracy(correct=1, total=2)
@@ -36,9 +39,8 @@ class Accuracy(RunningSums):
 
     STATE = ("correct", "total", "invalid")
 
-    def __init__(self, top_k: int = 1, ignore_index: int | None = None):
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k!r}.")
+    def __init__(self, top_k: int = 1, ignore_index: int | None = IGNORE_INDEX):
+        _validate.positive_int("top_k", top_k)
         self.top_k, self.ignore_index = top_k, ignore_index
         self.correct = torch.zeros((), dtype=torch.int64)
         self.total = torch.zeros((), dtype=torch.int64)
@@ -50,13 +52,13 @@ class Accuracy(RunningSums):
         Labels outside `0 … C-1` (and not `ignore_index`) are an error: raised at once on
         the CPU; on an accelerator, where looking would make it wait, by `compute()`.
         """
-        _labels.check_types("Accuracy", logits_or_preds, target)
-        counted = _labels.counted(target, self.ignore_index)
-        if _labels.is_scores(logits_or_preds, target):
+        labels.check_types("Accuracy", logits_or_preds, target)
+        counted = labels.counted(target, self.ignore_index)
+        if labels.is_scores(logits_or_preds, target):
             hits = self._hits(logits_or_preds, target)
-            invalid = counted & _labels.outside(target, logits_or_preds.shape[1])
+            invalid = counted & labels.outside(target, logits_or_preds.shape[1])
             if target.device.type == "cpu" and invalid.any():
-                raise ValueError(_labels.bad_labels("Accuracy", target[counted], logits_or_preds.shape[1],
+                raise ValueError(labels.bad_labels("Accuracy", target[counted], logits_or_preds.shape[1],
                                                     self.ignore_index))
             self._add("invalid", invalid.sum())
         elif logits_or_preds.shape == target.shape and self.top_k == 1:

@@ -1,7 +1,7 @@
 """`CalibrationError`: does a confidence of 0.9 mean right 90 % of the time? Binned sums.
 
 Taught in the chapter "Beyond accuracy" (chapter 7). A sample's *confidence* is its
-largest softmax probability. The samples are put in `num_bins` equal-width confidence
+largest softmax probability. The samples are put in `n_bins` equal-width confidence
 bins; in each bin we keep three running sums: the number of samples, their summed
 confidence and the number of correct predictions. Sums, not per-batch results: the
 expected calibration error (ECE) of the whole dataset comes from the final sums, so it
@@ -13,11 +13,12 @@ dataset's: see the chapter's exercise).
 `norm="max"` gives the largest gap of a non-empty bin, `norm="l2"` the root of the
 weighted mean squared gap, as in torchmetrics' `MulticlassCalibrationError`.
 
-Bins: `[0, 1/M), [1/M, 2/M), …, [(M-1)/M, 1]`, edges compared in the confidence's own
-dtype, like torchmetrics; the last bin is closed, as `numpy.histogram`'s. torchmetrics
-1.9 instead counts a confidence of exactly 1.0 in an extra bin of its own
-(Lightning-AI/torchmetrics#3510), so the two differ when some confidences round to 1.0,
-common in float32 for a confident model; otherwise they agree.
+Bins: `[0, 1/M), [1/M, 2/M), …, [(M-1)/M, 1]`, edges compared in the confidence's dtype
+(float32 for 16-bit inputs, whose own edges would be rounded), like torchmetrics; the
+last bin is closed, as `numpy.histogram`'s. torchmetrics 1.9 instead counts a confidence
+of exactly 1.0 in an extra bin of its own (Lightning-AI/torchmetrics#3510), so the two
+differ when some confidences round to 1.0, common in float32 for a confident model;
+otherwise they agree.
 """
 
 import math
@@ -25,8 +26,10 @@ from typing import NamedTuple
 
 import torch
 
-from lossbook.metrics import _labels
-from lossbook.metrics._sums import RunningSums, as_float64
+from lossbook import _validate
+from lossbook.losses import IGNORE_INDEX
+from lossbook.metrics import labels
+from lossbook.metrics.sums import RunningSums, as_float64
 
 NORMS = ("l1", "l2", "max")
 
@@ -49,12 +52,12 @@ class CalibrationError(RunningSums):
     """Expected calibration error of the top-1 prediction, from running per-bin sums.
 
     Args:
-        num_bins: M, the number of equal-width confidence bins in [0, 1].
+        n_bins: M, the number of equal-width confidence bins in [0, 1].
         norm: "l1" (the ECE), "max" (the largest gap) or "l2" (root mean square gap).
         ignore_index: Targets equal to it (padding) are not counted; None: all are.
 
     Example:
-        >>> ece = CalibrationError(num_bins=10)
+        >>> ece = CalibrationError(n_bins=10)
         >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.0, 0.0]])  # confidences .88 .88 .73
         >>> ece.update(logits, torch.tensor([0, 0, 0]))                  # right, wrong, right
         >>> round(ece.compute(), 4)  # (2/3)·|1/2 − 0.8808| + (1/3)·|1 − 0.7311|
@@ -65,15 +68,13 @@ class CalibrationError(RunningSums):
 
     STATE = ("count", "confidence", "correct", "invalid")
 
-    def __init__(self, num_bins: int = 15, norm: str = "l1", ignore_index: int | None = None):
-        if isinstance(num_bins, bool) or not isinstance(num_bins, int) or num_bins < 1:
-            raise ValueError(f"num_bins must be a positive integer, got {num_bins!r}.")
-        if norm not in NORMS:
-            raise ValueError(f"norm must be 'l1', 'l2' or 'max', got {norm!r}.")
-        self.num_bins, self.norm, self.ignore_index = num_bins, norm, ignore_index
-        self.count = torch.zeros(num_bins, dtype=torch.int64)
-        self.confidence = torch.zeros(num_bins, dtype=torch.float64)
-        self.correct = torch.zeros(num_bins, dtype=torch.int64)
+    def __init__(self, n_bins: int = 15, norm: str = "l1", ignore_index: int | None = IGNORE_INDEX):
+        _validate.positive_int("n_bins", n_bins)
+        _validate.one_of("norm", norm, NORMS)
+        self.n_bins, self.norm, self.ignore_index = n_bins, norm, ignore_index
+        self.count = torch.zeros(n_bins, dtype=torch.int64)
+        self.confidence = torch.zeros(n_bins, dtype=torch.float64)
+        self.correct = torch.zeros(n_bins, dtype=torch.int64)
         self.invalid = torch.zeros((), dtype=torch.int64)  # labels outside 0 … C-1
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
@@ -84,20 +85,23 @@ class CalibrationError(RunningSums):
         the CPU; on an accelerator, where looking would make it wait, by `compute()`.
         """
         name = "CalibrationError"
-        _labels.check_types(name, logits, target)
-        if not (_labels.is_scores(logits, target) and logits.dtype.is_floating_point):
+        labels.check_types(name, logits, target)
+        if not (labels.is_scores(logits, target) and logits.dtype.is_floating_point):
             raise ValueError(f"{name}: expected N×C floating-point logits for targets of shape "
                              f"{tuple(target.shape)}, got {logits.dtype} of shape {tuple(logits.shape)}.")
         confidence, preds = logits.detach().softmax(dim=1).max(dim=1)
-        counted = _labels.counted(target, self.ignore_index)
-        invalid = counted & _labels.outside(target, logits.shape[1])
+        counted = labels.counted(target, self.ignore_index)
+        invalid = counted & labels.outside(target, logits.shape[1])
         if target.device.type == "cpu" and invalid.any():
-            raise ValueError(_labels.bad_labels(name, target[counted], logits.shape[1], self.ignore_index))
-        edges = torch.linspace(0, 1, self.num_bins + 1, dtype=confidence.dtype, device=confidence.device)
+            raise ValueError(labels.bad_labels(name, target[counted], logits.shape[1], self.ignore_index))
+        # Edges and confidences in float32 or wider: in bfloat16 or float16 the edges
+        # themselves would be rounded (0.0669 for 1/15 in bfloat16), and so the bins.
+        confidence = confidence.to(torch.promote_types(confidence.dtype, torch.float32))
+        edges = torch.linspace(0, 1, self.n_bins + 1, dtype=confidence.dtype, device=confidence.device)
         # Bin b holds edges[b] <= confidence < edges[b + 1]; 1.0 falls in the last bin. Samples
         # that do not count go to an extra bin, dropped (no boolean indexing: no waiting).
         bins = torch.bucketize(confidence, edges[1:-1], right=True)
-        bins = torch.where(counted & ~invalid, bins, self.num_bins).flatten()
+        bins = torch.where(counted & ~invalid, bins, self.n_bins).flatten()
         confidence = as_float64(confidence.flatten())  # on the CPU for MPS (no float64)
         self._add("count", self._binned(bins, torch.ones_like(bins)))
         self._add("confidence", self._binned(bins.to(confidence.device), confidence))
@@ -125,18 +129,18 @@ class CalibrationError(RunningSums):
                              "empty batches or ignored targets): there is nothing to average.")
         empty = count == 0
         return CalibrationBins(
-            edges=torch.linspace(0, 1, self.num_bins + 1, dtype=torch.float64),
+            edges=torch.linspace(0, 1, self.n_bins + 1, dtype=torch.float64),
             count=count,
             confidence=torch.where(empty, math.nan, confidence / count.clamp(min=1)),
             accuracy=torch.where(empty, math.nan, correct.double() / count.clamp(min=1)),
         )
 
     def _binned(self, bins: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        sums = torch.zeros(self.num_bins + 1, dtype=values.dtype, device=values.device)
+        sums = torch.zeros(self.n_bins + 1, dtype=values.dtype, device=values.device)
         return sums.index_add_(0, bins, values)[:-1]
 
     def __repr__(self) -> str:
-        return (f"CalibrationError(num_bins={self.num_bins}, norm={self.norm!r}, "
+        return (f"CalibrationError(n_bins={self.n_bins}, norm={self.norm!r}, "
                 f"total={int(self.count.sum())})")
 
 
@@ -149,8 +153,7 @@ def calibration_error(bins: CalibrationBins, norm: str = "l1") -> float:
         >>> calibration_error(bins), calibration_error(bins, "max")  # 1/4·1/4 + 3/4·1/8
         (0.15625, 0.25)
     """
-    if norm not in NORMS:
-        raise ValueError(f"norm must be 'l1', 'l2' or 'max', got {norm!r}.")
+    _validate.one_of("norm", norm, NORMS)
     filled = bins.count > 0
     weight = bins.count[filled].double() / bins.count.sum()
     gap = (bins.accuracy[filled].double() - bins.confidence[filled].double()).abs()

@@ -1,25 +1,28 @@
-"""`Mean`: a loss averaged over what counts, and `weighted`: what a batch loss counts for.
+"""`Mean`: a loss averaged over what counts, and `mean_and_count`: a batch loss as (mean, count).
 
 Taught in the chapter "Averaging loss and accuracy" (chapter 3): keep sums, divide once.
 The chapter "Averaging when samples don't count the same" (chapter 6) adds what a batch
 counts for when targets carry class weights or are ignored (padding): not `len(y)`, but
 what the loss itself divided by, `losses.count(y, weight=..., ignore_index=...)`.
+
+The words, as in torch and torchmetrics: `weight` in `Mean.update(value, weight)` is how
+much a value counts (torchmetrics' `MeanMetric`); `weight=` of a loss holds class
+weights (torch's); `count` is what a batch counts for, the `weight` its mean gets.
 """
 
 import torch
 
-from lossbook import losses
-from lossbook.metrics._sums import RunningSums, as_float64, ratio
+from lossbook import _validate, losses
+from lossbook.metrics.sums import RunningSums, as_float64, ratio
 
 Number = float | int | torch.Tensor
-REDUCTIONS = ("mean", "sum", "none")
 
 
 class Mean(RunningSums):
-    """Weighted running mean: `sum(value * weight) / sum(weight)`, in float64.
+    """Weighted running mean: `value_sum / weight_sum`, the sums of `value * weight` and `weight`, in float64.
 
     Feed it a batch's mean loss with what the batch counts for as the weight (the pair
-    `weighted` returns), or per-sample losses with the default weight 1, and `compute()`
+    `mean_and_count` returns), or per-sample losses with the default weight 1, and `compute()`
     is the mean over samples, however the batches were sized. Values are detached, so
     accumulating a loss never keeps its autograd graph alive. A NaN value makes the mean
     NaN (a loss that diverged should show), except with weight 0: a value that counts
@@ -33,14 +36,14 @@ class Mean(RunningSums):
         >>> m.compute()                             # (20 + 25) / 15, not (2 + 5) / 2
         3.0
         >>> m
-        Mean(total=45.0, weight=15.0)
+        Mean(value_sum=45.0, weight_sum=15.0)
     """
 
-    STATE = ("total", "weight", "invalid")
+    STATE = ("value_sum", "weight_sum", "invalid")
 
     def __init__(self):
-        self.total = torch.zeros((), dtype=torch.float64)
-        self.weight = torch.zeros((), dtype=torch.float64)
+        self.value_sum = torch.zeros((), dtype=torch.float64)
+        self.weight_sum = torch.zeros((), dtype=torch.float64)
         self.invalid = torch.zeros((), dtype=torch.int64)  # weights < 0 or not finite
 
     def update(self, value: Number, weight: Number = 1.0) -> None:
@@ -64,8 +67,8 @@ class Mean(RunningSums):
             bad = weight[invalid][0].item()
             raise ValueError(f"Mean.update: weights must be finite and >= 0, got {bad}.")
         # torch.where, not value * weight: a weight of 0 must count for nothing, even nan.
-        self._add("total", torch.where(weight == 0, 0.0, value * weight).sum())
-        self._add("weight", weight.sum())
+        self._add("value_sum", torch.where(weight == 0, 0.0, value * weight).sum())
+        self._add("weight_sum", weight.sum())
         self._add("invalid", invalid.sum())
 
     def compute(self, distributed: bool = False) -> float:
@@ -76,70 +79,70 @@ class Mean(RunningSums):
                 group (see `lossbook.metrics`). A collective: every process must call it.
                 Without an initialized process group it is the local mean.
         """
-        total, weight, invalid = self._summed(distributed)
+        value_sum, weight_sum, invalid = self._summed(distributed)
         if invalid:
             raise ValueError(f"Mean.update was given {int(invalid)} weight(s) < 0 or not finite.")
-        return ratio(total, weight, "Mean", "or every weight was 0")
+        return ratio(value_sum, weight_sum, "Mean", "or every weight was 0")
 
     def __repr__(self) -> str:
-        return f"Mean(total={self.total.item()}, weight={self.weight.item()})"
+        return f"Mean(value_sum={self.value_sum.item()}, weight_sum={self.weight_sum.item()})"
 
 
-def weighted(loss: torch.Tensor, y: torch.Tensor, *, reduction: str = "mean",
-             weight: torch.Tensor | None = None, ignore_index: int = -100):
-    """Turn a batch loss into the `(value, weight)` pair that `Mean.update` wants.
+def mean_and_count(loss: torch.Tensor | float, y: torch.Tensor, loss_fn=None, *, reduction: str | None = None,
+                   weight: torch.Tensor | None = None, ignore_index: int = losses.IGNORE_INDEX):
+    """Turn a batch loss into the `(mean, count)` pair that `Mean.update(mean, weight=count)` wants.
 
-    The weight is what the batch counts for: its number of targets, or, with class
-    weights or ignored targets, the sum that `reduction="mean"` divides by. Pass the
-    options the loss was computed with. Summed over batches, `value * weight` and `weight`
-    give exactly the loss of one call over the whole dataset. Nothing leaves the device.
+    The count is what the batch counts for: its number of targets, or, with class
+    weights or ignored targets, the sum that `reduction="mean"` divides by. Say how the
+    loss was computed, never guessed: pass the loss module that computed it (its
+    `reduction`, `weight` and `ignore_index` are read from it), or, for a function such as
+    `F.cross_entropy`, its `reduction` and options. Summed over batches, `mean * count`
+    and `count` give exactly the loss of one call over the whole dataset. Nothing leaves
+    the device; a Python float stays float64.
 
     Args:
-        loss: The loss as returned by a loss function with this `reduction`.
+        loss: The batch loss, as the loss function returned it.
         y: The batch's targets, as given to the loss function.
-        reduction: `"mean"`, `"sum"` or `"none"`, as given to the loss function.
-        weight: The class weights given to the loss function, if any.
-        ignore_index: The targets the loss function skipped (torch's default: -100).
+        loss_fn: `nn.CrossEntropyLoss`, `nn.NLLLoss` or a `losses.declare`d function.
+        reduction: Without `loss_fn`: "mean", "sum" or "none", as given to the loss.
+        weight: Without `loss_fn`: the class weights given to the loss, if any.
+        ignore_index: Without `loss_fn`: the label the loss skipped (torch's default -100).
 
     Example:
         >>> y = torch.tensor([0, 2, -100, 1])  # one ignored target: the batch counts for 3
-        >>> weighted(torch.tensor(1.5), y)
-        (tensor(1.5000), tensor(3.))
-        >>> weighted(torch.tensor(12.0), y, reduction="sum")
-        (tensor(4.), tensor(3.))
+        >>> mean_and_count(torch.tensor(1.5), y, torch.nn.CrossEntropyLoss())
+        (tensor(1.5000), tensor(3))
+        >>> mean_and_count(torch.tensor(12.0), y, reduction="sum")
+        (tensor(4.), tensor(3))
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
+    options = _options(loss_fn, reduction, weight, ignore_index)
     if not isinstance(y, torch.Tensor):
-        raise TypeError(f"weighted(loss, y): y must be the batch's targets as a tensor, got "
+        raise TypeError(f"mean_and_count(loss, y, ...): y must be the batch's targets as a tensor, got "
                         f"{type(y).__name__}; pass the y given to the loss function.")
-    loss = torch.as_tensor(loss)
-    count = losses.count(y, weight=weight, ignore_index=ignore_index)
-    if reduction == "none":
-        if loss.shape != per_target_shape(y):
+    loss = loss if isinstance(loss, torch.Tensor) else as_float64(loss, y.device)
+    count = losses.count(y, weight=options.weight, ignore_index=options.ignore_index)
+    if options.reduction == "none":
+        if loss.shape != _validate.per_target_shape(y):
             raise ValueError(
-                f"reduction='none' gives one loss per target, shape {tuple(per_target_shape(y))}, "
+                f"reduction='none' gives one loss per target, shape {tuple(_validate.per_target_shape(y))}, "
                 f"but the loss has shape {tuple(loss.shape)}."
             )
         return loss.sum() / count, count
     if loss.numel() != 1:
         raise ValueError(
-            f"reduction={reduction!r} gives a single number, but the loss has shape "
+            f"reduction={options.reduction!r} gives a single number, but the loss has shape "
             f"{tuple(loss.shape)}; was it computed with reduction='none'?"
         )
-    return (loss, count) if reduction == "mean" else (loss / count, count)
+    return (loss, count) if options.reduction == "mean" else (loss / count, count)
 
 
-def per_target_shape(y: torch.Tensor) -> torch.Size:
-    """The shape of `reduction="none"` losses for the targets `y`.
-
-    Class indices: one loss per entry of `y`; probability targets N×C×d…: one per row
-    and position, N×d….
-
-    Example:
-        >>> per_target_shape(torch.tensor([[0, 2, -100]])), per_target_shape(torch.rand(4, 3))
-        (torch.Size([1, 3]), torch.Size([4]))
-    """
-    if y.dtype.is_floating_point and y.dim() >= 2:
-        return y.shape[:1] + y.shape[2:]
-    return y.shape
+def _options(loss_fn, reduction, weight, ignore_index) -> losses.LossOptions:
+    if loss_fn is None:
+        if reduction is None:
+            raise TypeError("mean_and_count: say how the loss was reduced: pass the loss module "
+                            "(mean_and_count(loss, y, loss_fn)) or reduction='mean', 'sum' or 'none'.")
+        return losses.LossOptions(reduction, weight, ignore_index)
+    if reduction is not None or weight is not None or ignore_index != losses.IGNORE_INDEX:
+        raise TypeError("mean_and_count: pass either loss_fn or its options (reduction=, weight=, "
+                        "ignore_index=), not both: the options are read from loss_fn.")
+    return losses.options_of(loss_fn)

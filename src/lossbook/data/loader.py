@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import torch
 from torch.utils.data import TensorDataset
 
+from lossbook import _validate
+
 
 class TensorLoader:
     """Iterate over `(X, y)` in minibatches with the contract of `DataLoader`.
@@ -68,10 +70,8 @@ class TensorLoader:
         rank: int = 0,
     ):
         _check_tensors(X, y)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-        if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or num_replicas < 1:
-            raise ValueError(f"num_replicas must be a positive integer, got {num_replicas!r}.")
+        _validate.positive_int("batch_size", batch_size)
+        _validate.positive_int("num_replicas", num_replicas)
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank must be in 0 ... {num_replicas - 1}, got rank={rank}.")
         self.num_replicas, self.rank = num_replicas, rank

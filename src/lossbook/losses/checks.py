@@ -1,6 +1,6 @@
 """The input checks of `lossbook.losses`, each raising an error that names the problem and the fix.
 
-Private: `lossbook.losses` is the API, and the chapter "Cross-entropy" shows these messages.
+Used by the functions of `lossbook.losses`; the chapter "Cross-entropy" shows these messages.
 The checks that look at values (nan, label range, probabilities) synchronise with the GPU
 once each; they only run inside the loss functions, never in `losses.count`.
 
@@ -15,8 +15,10 @@ import math
 
 import torch
 
-REDUCTIONS = ("mean", "sum", "none")
-DEFAULT_IGNORE_INDEX = -100
+from lossbook import _validate
+
+# torch's default `ignore_index`, and the one default of every `ignore_index` in lossbook.
+IGNORE_INDEX = -100
 
 
 def check_tensor(x, name: str, what: str, fix: str) -> None:
@@ -52,8 +54,7 @@ def check_scores(scores: torch.Tensor, y: torch.Tensor, unbatched: bool, name: s
 def check_options(weight: torch.Tensor | None, num_classes: int, reduction: str,
                   label_smoothing: float) -> None:
     """The keyword options: `reduction`, `label_smoothing` in [0, 1], one weight per class."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}.")
+    _validate.reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}.")
     if weight is not None and weight.shape != (num_classes,):
@@ -76,7 +77,7 @@ def check_weight_device(weight: torch.Tensor | None, x: torch.Tensor, name: str,
 
 def check_label_dtype(y: torch.Tensor, name: str, scores: torch.Tensor | None = None) -> None:
     """Class indices must be integers: float labels are usually one-hot rows or a forgotten `.long()`."""
-    if not (y.dtype.is_floating_point or y.dtype == torch.bool or y.dtype.is_complex):
+    if _validate.is_class_indices(y):
         return
     if scores is not None and y.dim() == scores.dim() >= 2 and y.dtype.is_floating_point:
         # Same rank as the scores: meant as probabilities, in the wrong shape.
@@ -90,7 +91,7 @@ def check_label_dtype(y: torch.Tensor, name: str, scores: torch.Tensor | None = 
 
 def label_shape(scores: torch.Tensor) -> tuple[int, ...]:
     """The shape of class-index targets for `scores`: the scores' shape without dim 1 (the classes)."""
-    return (scores.shape[0], *scores.shape[2:])
+    return tuple(_validate.without_classes(scores.shape))
 
 
 def check_labels(y: torch.Tensor, scores: torch.Tensor, ignore_index: int, name: str, what: str) -> None:
@@ -109,7 +110,7 @@ def check_labels(y: torch.Tensor, scores: torch.Tensor, ignore_index: int, name:
 
 
 def _label_shape_hint(y_shape: tuple, scores_shape: tuple, what: str) -> str:
-    needed = (scores_shape[0], *scores_shape[2:])
+    needed = tuple(_validate.without_classes(torch.Size(scores_shape)))
     if y_shape == scores_shape:
         return "for one-hot labels use y.argmax(1); for probability targets use y.float()"
     if len(scores_shape) >= 3 and y_shape == scores_shape[:-1]:
@@ -135,7 +136,7 @@ def _out_of_range_message(y, scores, ignore_index, name, what) -> str:
                f"got values from {labels.min().item()} to {labels.max().item()}")
     hints = []
     if labels.min() < 0:
-        default = "default" if ignore_index == DEFAULT_IGNORE_INDEX else "here"
+        default = "default" if ignore_index == IGNORE_INDEX else "here"
         negative = y[y < 0].unique().tolist()
         fix = (f"pass ignore_index={negative[0]} to skip them" if len(negative) == 1 else
                f"if they all mark missing labels, map them to one with y.masked_fill(y < 0, {ignore_index})")
@@ -148,7 +149,7 @@ def _out_of_range_message(y, scores, ignore_index, name, what) -> str:
 
 def check_probabilities(y: torch.Tensor, scores: torch.Tensor, ignore_index: int, unbatched: bool) -> None:
     """Probability targets: no `ignore_index`, entries >= 0 summing to 1 over the classes (dim 1)."""
-    if ignore_index != DEFAULT_IGNORE_INDEX:
+    if ignore_index != IGNORE_INDEX:
         raise ValueError("ignore_index only applies to class-index targets, not to probability targets.")
     sums = y.sum(1)
     if (y < 0).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
@@ -176,7 +177,7 @@ def check_count_targets(y: torch.Tensor, weight: torch.Tensor | None, ignore_ind
                 f"count: weight must hold one value per class (1-D), got shape {tuple(weight.shape)}."
             )
     if y.is_floating_point() and y.dim() >= 2:
-        if ignore_index != DEFAULT_IGNORE_INDEX:
+        if ignore_index != IGNORE_INDEX:
             raise ValueError("ignore_index only applies to class-index targets, not to probability targets.")
         return
     if y.is_floating_point():

@@ -1,14 +1,12 @@
-"""Datasets: where they live, loading them offline or online, and holding them in memory.
+"""MNIST and Fashion-MNIST: where they live, loading them offline or online, holding them in memory.
 
 Introduced in the intro ("Running the book"); used by every chapter that trains.
 The files are torchvision's: `fashion_mnist()` and `mnist()` download the official
 files when online (giving up after `DOWNLOAD_TIMEOUT` seconds without an answer) and
-otherwise use what is already under `data_root()`.
+otherwise use what is already under `data_root()`, checked by `lossbook.data.idx`.
 """
 
-import math
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -16,13 +14,8 @@ import torch
 from torch.utils.data import Subset
 from torchvision import datasets
 
-from lossbook import downloads
-from lossbook.loader import TensorLoader
-
-__all__ = [
-    "DOWNLOAD_TIMEOUT", "FASHION_MNIST_CLASSES", "MNIST_MEAN_STD", "CorruptDataError", "DataError",
-    "DataNotFoundError", "TensorLoader", "as_tensors", "data_root", "fashion_mnist", "main", "mnist",
-]
+from lossbook.data import downloads
+from lossbook.data.idx import CorruptDataError, DataError, DataNotFoundError, check_idx
 
 # Seconds a download waits for the network to answer (to connect, or between reads) before
 # giving up with a DataNotFoundError: raise it for a slow link; a slow but live one is never cut off.
@@ -35,18 +28,6 @@ FASHION_MNIST_CLASSES = (
 # The mean and standard deviation of MNIST's 60,000 official training images' pixels in
 # [0, 1]: the `Normalize((0.1307,), (0.3081,))` of PyTorch's examples (chapter 5 computes them).
 MNIST_MEAN_STD = (0.1307, 0.3081)
-
-
-class DataError(RuntimeError):
-    """A dataset could not be loaded; the message says why and what to do."""
-
-
-class DataNotFoundError(DataError):
-    """The dataset is not on disk and could not be downloaded."""
-
-
-class CorruptDataError(DataError):
-    """A dataset file on disk is truncated, not an IDX file, or the wrong IDX file."""
 
 
 def data_root() -> Path:
@@ -147,7 +128,7 @@ def _load(cls, train: bool, download: bool, transform):
     if not all((raw / name).is_file() for name in names):
         _fetch(cls, root, raw, names, download)
     split = "train" if train else "t10k"
-    images, labels = (_check_idx(raw / n) for n in names if n.startswith(split))
+    images, labels = (check_idx(raw / n) for n in names if n.startswith(split))
     if images != labels:
         raise CorruptDataError(
             f"{raw}: the {split} images file holds {images} samples but the labels file "
@@ -165,50 +146,15 @@ def _fetch(cls, root: Path, raw: Path, names: list[str], download: bool) -> None
     if not download:
         raise DataNotFoundError(f"{cls.__name__} is not in {raw} (missing: {missing}). {fix}")
     try:
-        downloads.fetch(cls, root, DOWNLOAD_TIMEOUT)
+        from lossbook import data  # the package's value: `lossbook.data.DOWNLOAD_TIMEOUT = 60` takes effect
+
+        downloads.fetch(cls, root, data.DOWNLOAD_TIMEOUT)
     except (OSError, RuntimeError) as err:  # a TimeoutError too: its message gives the time
         raise DataNotFoundError(
             f"{cls.__name__} is not in {raw} (missing: {missing}) and downloading it "
             f"failed ({err}). {fix}"
         ) from err
 
-
-def _check_idx(path: Path) -> int:
-    """Check an IDX file's header against its name and size; return its number of samples."""
-    with open(path, "rb") as f:
-        header = f.read(4)
-        ndim = header[3] if len(header) == 4 else 0
-        dims = f.read(4 * ndim)
-    if len(header) < 4 or header[:3] != b"\x00\x00\x08" or not 1 <= ndim <= 3 \
-            or len(dims) < 4 * ndim:
-        raise CorruptDataError(
-            f"{path} is not an IDX file of bytes (bad header); delete it and download again."
-        )
-    # The name says how many dimensions the file has ("idx3": images, "idx1": labels).
-    promised = re.search(r"idx(\d)", path.name)
-    if promised and ndim != int(promised[1]):
-        raise CorruptDataError(
-            f"{path} holds {_contents(ndim)} (an IDX file of {_dimensions(ndim)}), not "
-            f"{_contents(int(promised[1]))} ({_dimensions(int(promised[1]))}): it is the wrong file; "
-            f"delete it and download again, or copy the right {path.name} there."
-        )
-    shape = [int.from_bytes(dims[i:i + 4], "big") for i in range(0, 4 * ndim, 4)]
-    expected = 4 + 4 * ndim + math.prod(shape)
-    actual = path.stat().st_size
-    if actual != expected:
-        raise CorruptDataError(
-            f"{path} is truncated or corrupt: its header promises {expected:,} bytes for "
-            f"shape {tuple(shape)}, the file has {actual:,}; delete it and download again."
-        )
-    return shape[0]
-
-
-def _contents(ndim: int) -> str:
-    return {1: "labels", 3: "images"}.get(ndim, "neither images nor labels")
-
-
-def _dimensions(ndim: int) -> str:
-    return f"{ndim} dimension{'' if ndim == 1 else 's'}"
 
 def main() -> int:
     """`python -m lossbook.data`: load every split (downloading what is missing), print its size.
@@ -235,6 +181,3 @@ def main() -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,7 @@
-"""Evaluating on several processes exactly: an unpadded sampler and a local launcher.
+"""`launch`: run a function on N local CPU processes joined in a gloo process group.
 
-Taught at the end of the chapter "Averaging loss and accuracy". `DistributedSampler`
-pads the dataset so that every process gets as many samples as the others, which puts
-duplicated samples into the metrics; `UnpaddedDistributedSampler` gives every sample to
-exactly one process. `launch` runs a function on N local CPU processes joined in a gloo
-process group, so the chapter (and its tests) can run a real distributed job.
+Taught at the end of the chapter "Averaging loss and accuracy" (chapter 3), so that the
+chapter (and its tests) can run a real distributed job without `torchrun`.
 """
 
 import os
@@ -21,47 +18,11 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torch.utils.data import Sampler
+
+from lossbook import _validate
+from lossbook.distributed.group import loopback_interface
 
 LOOPBACK = "127.0.0.1"
-
-
-class UnpaddedDistributedSampler(Sampler[int]):
-    """Split a dataset over processes for evaluation: every sample exactly once, no padding.
-
-    Process `rank` gets samples `rank, rank + num_replicas, rank + 2 * num_replicas, ...`:
-    the shards of `DistributedSampler(shuffle=False)` without its padded duplicates. The
-    shards may differ in size by one sample, so combine them with sums and counts
-    (`metrics.Mean.compute(distributed=True)`), not by averaging per-process means.
-
-    Args:
-        dataset: Anything with a length (only `len(dataset)` is used).
-        num_replicas: Number of processes; the process group's size if None.
-        rank: This process's rank; the process group's rank if None.
-
-    Example:
-        >>> [list(UnpaddedDistributedSampler(range(5), num_replicas=2, rank=r)) for r in (0, 1)]
-        [[0, 2, 4], [1, 3]]
-    """
-
-    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None):
-        if num_replicas is None or rank is None:
-            if not (dist.is_available() and dist.is_initialized()):
-                raise RuntimeError(
-                    "UnpaddedDistributedSampler: no process group is initialized; pass "
-                    "num_replicas and rank, or call torch.distributed.init_process_group first."
-                )
-            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
-            rank = dist.get_rank() if rank is None else rank
-        if not 0 <= rank < num_replicas:
-            raise ValueError(f"rank must be in 0 ... {num_replicas - 1}, got rank={rank}.")
-        self.indices = range(rank, len(dataset), num_replicas)
-
-    def __iter__(self):
-        return iter(self.indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
 
 
 class WorkerError(RuntimeError):
@@ -210,29 +171,8 @@ def _stop(processes) -> None:
             process.join()
 
 
-def loopback_interface() -> str:
-    """The name of this machine's loopback network interface, for `GLOO_SOCKET_IFNAME`.
-
-    Example:
-        >>> loopback_interface() in {"lo", "lo0"} or bool(os.environ.get("GLOO_SOCKET_IFNAME"))
-        True
-    """
-    try:
-        names = {name for _, name in socket.if_nameindex()}
-    except OSError:
-        names = set()
-    for name in ("lo", "lo0"):  # Linux, macOS and the BSDs
-        if name in names:
-            return name
-    if os.environ.get("GLOO_SOCKET_IFNAME"):
-        return os.environ["GLOO_SOCKET_IFNAME"]
-    raise RuntimeError("no loopback network interface (lo or lo0) found; set the "
-                       "environment variable GLOO_SOCKET_IFNAME to its name.")
-
-
 def _check_launch(fn, world_size: int, timeout: float, start_method: str) -> None:
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be a positive integer, got {world_size!r}.")
+    _validate.positive_int("world_size", world_size)
     if not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
     if start_method not in mp.get_all_start_methods():

@@ -1,6 +1,6 @@
 """Argument types of `python -m lossbook train`: each turns one option's text into a value.
 
-Used by `lossbook.cli` (the chapter "An MLP on MNIST"). A bad value raises
+Used by `lossbook.cli.parser` (the chapter "An MLP on MNIST"). A bad value raises
 `argparse.ArgumentTypeError`, which argparse prints with the usage line and exit code 2.
 
 Example:

@@ -5,7 +5,7 @@ optimizers and calls the same `train.fit`, so one process gives the run the chap
 code gives. `RECIPES` lists every recipe of the book with the chapter it comes from;
 `--help` prints them. MNIST pixels are normalized with `data.MNIST_MEAN_STD`; Fashion-MNIST
 pixels stay in [0, 1], as in the chapters. Under `torchrun --nproc_per_node=N -m lossbook
-train ...` the same command trains on N processes (`lossbook.torchrun`); `--batch-size`
+train ...` the same command trains on N processes (`lossbook.distributed.torchrun`); `--batch-size`
 stays the global batch, shared by the processes. Not in the usage line, for quick tries and
 tests: `--subset N` keeps only the first N training and N test images, `--subset N,M` the
 first N training and M test images.
@@ -18,84 +18,9 @@ import sys
 import torch
 from torch import nn
 
-from lossbook import cli_args, data, models, runtime, torchrun, train
-
-__all__ = ["RECIPES", "build_parser", "main", "run"]
-
-DATASETS = {"mnist": (data.mnist, data.MNIST_MEAN_STD), "fashion-mnist": (data.fashion_mnist, None)}
-MODELS = {"softmax": models.softmax_regression, "mlp": models.mlp}
-OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-TEST_BATCH_SIZE = 1000  # evaluation only: any size gives the same per-sample means
-RECIPES = {
-    "chapter 4, softmax regression (the reference recipe)":
-        "--dataset fashion-mnist --model softmax --epochs 5 --batch-size 256 --lr 0.1",
-    "chapter 4, softmax regression with a cosine schedule":
-        "--dataset fashion-mnist --model softmax --epochs 20 --batch-size 256 --lr 0.5 --schedule cosine",
-    "chapter 5, the MLP's reference run":
-        "--dataset mnist --model mlp --epochs 10 --batch-size 64 --lr 0.01 --momentum 0.5",
-    "chapter 5, the MLP's better recipe":
-        "--dataset mnist --model mlp --epochs 5 --batch-size 128 --optimizer adam --lr 0.001 "
-        "--schedule cosine",
-    "chapter 5, softmax regression on MNIST":
-        "--dataset mnist --model softmax --epochs 10 --batch-size 64 --lr 0.01 --momentum 0.5",
-}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `python -m lossbook`.
-
-    Example:
-        >>> args = build_parser().parse_args("train --dataset mnist --model mlp --epochs 2 "
-        ...                                  "--batch-size 64 --lr 0.01".split())
-        >>> args.dataset, args.epochs, args.optimizer, args.momentum, args.schedule
-        ('mnist', 2, 'sgd', 0.0, 'constant')
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m lossbook", description="lossbook's command-line runner.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train}")
-    recipes = "\n".join(f"  {name}:\n    python -m lossbook train {flags}" for name, flags in RECIPES.items())
-    command = commands.add_parser(
-        "train", help="train a model and report its per-sample test loss and accuracy",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a model; print train and test loss and accuracy per epoch and, last, "
-                    "the per-sample test loss and accuracy.",
-        epilog=f"The book's recipes:\n{recipes}\n\n"
-               "Under torchrun --nproc_per_node=N -m lossbook train ... it trains on N processes\n"
-               "(DistributedDataParallel; gloo on CPU, NCCL on CUDA) and reports the same metrics.\n"
-               "--subset N (for quick tries) uses only the first N training and N test images;\n"
-               "--subset N,M the first N training and M test images.")
-    command.add_argument("--dataset", required=True, choices=sorted(DATASETS))
-    command.add_argument("--model", required=True, choices=sorted(MODELS),
-                         help="softmax regression, or the MNIST chapter's 784-512-256-128-64-10 MLP")
-    command.add_argument("--epochs", required=True, type=cli_args.positive_int, metavar="N")
-    command.add_argument("--batch-size", required=True, type=cli_args.positive_int, metavar="B",
-                         help="samples per step, over all processes")
-    command.add_argument("--lr", required=True, type=cli_args.positive_float, metavar="LR")
-    command.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
-                         help="(default: sgd)")
-    command.add_argument("--momentum", type=cli_args.momentum, default=0.0, metavar="M",
-                         help="SGD momentum in [0, 1) (default: 0)")
-    command.add_argument("--weight-decay", type=cli_args.non_negative_float, default=0.0, metavar="WD",
-                         help="(default: 0)")
-    command.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
-                         help="the learning rate: constant, or a cosine from --lr to 0 over the epochs, "
-                              "stepped after each (default: constant)")
-    command.add_argument("--label-smoothing", type=cli_args.probability, default=0.0, metavar="EPS",
-                         help="nn.CrossEntropyLoss's label_smoothing in [0, 1] (default: 0)")
-    command.add_argument("--seed", type=cli_args.non_negative_int, default=0, metavar="S",
-                         help="seeds the initial weights and the batches (default: 0)")
-    command.add_argument("--device", type=cli_args.device, default=None, metavar="D",
-                         help="cpu, cuda, cuda:1, mps (default: the best available)")
-    command.add_argument("--log-every", type=cli_args.positive_int, default=None, metavar="K",
-                         help="print the running per-sample training loss every K batches")
-    command.add_argument("--no-progress", dest="progress", action="store_false",
-                         help="no progress bar")
-    command.add_argument("--offline", action="store_true",
-                         help="never download: fail if the data is not in $LOSSBOOK_DATA")
-    command.add_argument("--save", metavar="PATH", default=None,
-                         help="save the final weights, the arguments and the history (torch.save)")
-    command.add_argument("--subset", type=cli_args.subset, default=(None, None), help=argparse.SUPPRESS)
-    return parser
+from lossbook import data, losses, runtime, train
+from lossbook.cli.parser import DATASETS, MODELS, OPTIMIZERS, TEST_BATCH_SIZE, build_parser
+from lossbook.distributed import torchrun
 
 
 def run(argv: list[str] | None = None) -> list[dict]:
@@ -113,8 +38,8 @@ def run(argv: list[str] | None = None) -> list[dict]:
         >>> history = run("train --dataset fashion-mnist --model softmax --epochs 1 "  # fashion_mnist()
         ...               "--batch-size 100 --lr 0.1 --subset 500 --no-progress".split())
         fashion-mnist (pixels in [0, 1]), softmax, SGD lr 0.1 momentum 0.0, batch 100, 1 epoch, ...
-        epoch  1: train loss ... | test loss ... | ... s
-        final: per-sample test loss ..., test accuracy ... (... of 500 test images)
+        epoch  1: train loss ... | test NLL ... | ... s
+        final: per-sample test NLL (cross-entropy) ..., test accuracy ... (... of 500 test images)
         >>> len(history)
         1
     """
@@ -167,14 +92,15 @@ def _train(args: argparse.Namespace, processes: torchrun.Processes) -> list[dict
     train_loader = data.TensorLoader(X_train.to(device), y_train.to(device), args.batch_size,
                                      shuffle=True, **shard)
     test_loader = data.TensorLoader(X_test.to(device), y_test.to(device), TEST_BATCH_SIZE, **shard)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     say(_describe(args, processes))
 
     def on_epoch(record: dict) -> None:
-        say(_epoch_line(record))
+        say(_epoch_line(record, loss_fn))
         if schedule is not None:
             schedule.step()
 
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    # The test loss is always the plain cross-entropy (the NLL), whatever the training loss.
     history = train.fit(
         torchrun.wrap(model, processes), train_loader, loss_fn, optimizer, args.epochs,
         test_loader=test_loader, progress=args.progress and processes.is_main,
@@ -220,16 +146,20 @@ def _describe(args: argparse.Namespace, processes: torchrun.Processes) -> str:
                       f"batch {args.batch_size}", epochs, f"seed {args.seed}", where])
 
 
-def _epoch_line(record: dict) -> str:
+def _epoch_line(record: dict, loss_fn: nn.Module) -> str:
+    # Label the training loss as what it is when it is not the NLL that the test reports.
+    what = losses.describe(loss_fn)
+    train_loss = "train loss" if what == "cross-entropy" else f"train loss ({what})"
     return (f"epoch {record['epoch']:2d}: "
-            f"train loss {record['train_loss']:.4f} acc {record['train_acc']:.4f} | "
-            f"test loss {record['test_loss']:.4f} acc {record['test_acc']:.4f} | {record['seconds']:.1f} s")
+            f"{train_loss} {record['train_loss']:.4f} accuracy {record['train_accuracy']:.4f} | "
+            f"test NLL {record['test_loss']:.4f} accuracy {record['test_accuracy']:.4f} | "
+            f"{record['seconds']:.1f} s")
 
 
 def _final_line(record: dict, test_size: int) -> str:
-    correct = round(record["test_acc"] * test_size)
-    return (f"final: per-sample test loss {record['test_loss']:.4f}, test accuracy {record['test_acc']:.4f} "
-            f"({correct:,} of {test_size:,} test images)")
+    correct = round(record["test_accuracy"] * test_size)
+    return (f"final: per-sample test NLL (cross-entropy) {record['test_loss']:.4f}, test accuracy "
+            f"{record['test_accuracy']:.4f} ({correct:,} of {test_size:,} test images)")
 
 
 def _save(args: argparse.Namespace, processes: torchrun.Processes, model: nn.Module,

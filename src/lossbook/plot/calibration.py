@@ -1,4 +1,4 @@
-"""The reliability diagram, part of `lossbook.plot` (`plot.reliability_diagram`).
+"""The reliability diagram: is a confidence of 0.9 right 90 % of the time, bin by bin?
 
 Taught in the chapter "Beyond accuracy" (chapter 7): per confidence bin, the accuracy
 against the mean confidence, above a histogram of how many samples each bin holds.
@@ -28,7 +28,7 @@ def reliability_diagram(calibration: CalibrationError | CalibrationBins, *, titl
 
     Example:
         >>> from lossbook import metrics
-        >>> ece = metrics.CalibrationError(num_bins=10)
+        >>> ece = metrics.CalibrationError(n_bins=10)
         >>> ece.update(torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.0, 0.0]]), torch.tensor([0, 0, 0]))
         >>> fig = reliability_diagram(ece, title="toy")
         >>> [ax.get_ylabel() for ax in fig.axes]

@@ -8,8 +8,8 @@ gradient is the step one process would take on it. Evaluation shares the test se
 same way (every image exactly once) and the metrics add their sums over processes, so
 the reported numbers equal a single-process evaluation.
 
-Not to be confused with `lossbook.distributed`, which the chapter "Averaging loss and
-accuracy" uses to evaluate on several local processes that it starts itself.
+`lossbook.distributed.launch` starts its own local processes instead (chapter 3); both
+join the same kind of process group, which `lossbook.distributed.group` describes.
 """
 
 import ipaddress
@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from lossbook import distributed
+from lossbook.distributed.group import loopback_interface
 
 __all__ = ["Processes", "launched_by_torchrun", "start", "stop", "wrap"]
 
@@ -80,7 +80,7 @@ def start(device: torch.device) -> Processes:
     else:
         # One machine: keep gloo's connections on the loopback interface.
         if _is_loopback(os.environ["MASTER_ADDR"]) and "GLOO_SOCKET_IFNAME" not in os.environ:
-            os.environ["GLOO_SOCKET_IFNAME"] = distributed.loopback_interface()
+            os.environ["GLOO_SOCKET_IFNAME"] = loopback_interface()
         dist.init_process_group("gloo")
     return Processes(dist.get_rank(), dist.get_world_size(), device)
 

@@ -16,7 +16,8 @@ that saw no samples (its sums are zero).
 """
 
 import torch
-import torch.distributed as dist
+
+from lossbook.distributed import group
 
 
 class RunningSums:
@@ -47,15 +48,9 @@ class RunningSums:
         if not isinstance(distributed, bool):
             raise TypeError(f"distributed must be True or False, got {distributed!r}.")
         states = [getattr(self, name) for name in self.STATE]
-        if not (distributed and dist.is_available() and dist.is_initialized()):
+        if not (distributed and group.is_active()):
             return states
-        # NCCL only reduces GPU tensors; gloo (and the CPU side of mixed groups) CPU ones.
-        device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" \
-            else torch.device("cpu")
-        copies = [state.to(device, copy=True) for state in states]  # all_reduce adds in place
-        for copy in copies:
-            dist.all_reduce(copy, op=dist.ReduceOp.SUM)
-        return copies
+        return [group.all_reduce(state) for state in states]
 
 
 def ratio(numerator: torch.Tensor, denominator: torch.Tensor, name: str, or_else: str) -> float:

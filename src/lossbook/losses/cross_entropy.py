@@ -7,26 +7,21 @@ keyword-only; the same values and gradients) for N×C scores, for N×C×d₁×�
 a label at every position (sequences: N×C×T; images: N×C×H×W), and for one sample's C
 scores with a 0-dim label. Bad input raises an error that names the problem and the fix:
 non-tensor input, float or out-of-range labels, a label shape that does not match,
-probabilities passed where log-probabilities are expected, or a mean over zero targets
-(torch: nan).
-
-`count(y)` is the number that `reduction="mean"` divides by. Sequences, and batches whose
-samples don't count the same, are taught in chapter 6, "Averaging when samples don't count
-the same": there an epoch's loss is `sum(loss_mean * count) / sum(count)` over its batches.
+a positive log-probability, or a mean over zero targets (torch: nan).
 """
-
-import math
 
 import torch
 
-from lossbook import _loss_checks as checks
 from lossbook import functional
+from lossbook.losses import checks
+from lossbook.losses.checks import IGNORE_INDEX
+from lossbook.losses.count import target_weights
 
-__all__ = ["count", "cross_entropy", "nll_loss"]
+__all__ = ["cross_entropy", "nll_loss"]
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None = None,
-                  ignore_index: int = -100, reduction: str = "mean",
+                  ignore_index: int = IGNORE_INDEX, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> torch.Tensor:
     """Cross-entropy between `softmax(logits, dim=1)` and the labels `y`, like `F.cross_entropy`.
 
@@ -80,13 +75,14 @@ def cross_entropy(logits: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor
 
 
 def nll_loss(log_probs: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None = None,
-             ignore_index: int = -100, reduction: str = "mean") -> torch.Tensor:
+             ignore_index: int = IGNORE_INDEX, reduction: str = "mean") -> torch.Tensor:
     """Negative log-likelihood `-log_probs[n, y[n]]` (at every position), like `F.nll_loss`.
 
     Args:
         log_probs: N×C or N×C×d₁×…×d_k log-probabilities, e.g.
-            `log_softmax(logits, dim=1)`, or one sample's C; all must be <= 0, which
-            catches logits or probabilities passed by mistake.
+            `log_softmax(logits, dim=1)`, or one sample's C. All must be <= 0: a
+            positive entry shows that logits or probabilities were passed by mistake.
+            Logits that happen to be all <= 0 pass this check unnoticed.
         y: Class indices in `0 … C-1` (integers) of `log_probs`' shape without dim 1.
         weight: Optional C class weights, as in `cross_entropy`.
         ignore_index: Targets equal to it add nothing, as in `cross_entropy`.
@@ -94,7 +90,7 @@ def nll_loss(log_probs: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor |
 
     Raises:
         TypeError: As `cross_entropy`.
-        ValueError: As `cross_entropy`, and for positive `log_probs`.
+        ValueError: As `cross_entropy`, and for any positive entry of `log_probs`.
 
     Example:
         >>> log_probs = torch.tensor([[-0.1, -2.4], [-1.6, -0.2]])
@@ -110,59 +106,12 @@ def nll_loss(log_probs: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor |
     if (log_probs > 0).any():
         raise ValueError(
             f"nll_loss expects log-probabilities (all <= 0), got values up to {log_probs.max().item():.4g}; "
-            "for logits use cross_entropy, or apply log_softmax(dim=1) first (not softmax)."
+            "for logits use cross_entropy, or apply log_softmax(dim=1) first (not softmax). (Only a "
+            "positive entry shows the mistake: logits that are all <= 0 would pass unnoticed.)"
         )
     checks.check_labels(y, log_probs, ignore_index, "nll_loss", "log_probs")
     loss = _class_index_loss(log_probs, y, weight, ignore_index, reduction, 0.0)
     return loss.squeeze(0) if unbatched and reduction == "none" else loss
-
-
-def count(y: torch.Tensor, *, weight: torch.Tensor | None = None, ignore_index: int = -100) -> torch.Tensor:
-    """The number that `reduction="mean"` divides by for the targets `y`: `sum / count` is the mean.
-
-    Class indices (integer `y`, any shape): the number of targets not equal to
-    `ignore_index`, or with `weight` the sum of their class weights. Probability targets
-    (float `y` of N×C×d₁×… scores' shape): the number of samples times positions,
-    N·d₁·…·d_k, whatever the weights, as in torch. Combining batches as
-    `sum(loss_mean * count) / sum(count)` gives the loss over all their targets; a batch
-    whose targets are all ignored has count 0 (and a nan mean in torch, which that batch
-    must skip). Labels are not checked here: the loss does that.
-
-    Never synchronises with the GPU (no `.item()`, no branch on values), so it can run
-    every step.
-
-    Args:
-        y: Targets, as `cross_entropy` takes them.
-        weight: Optional class weights, as `cross_entropy` takes them.
-        ignore_index: As in `cross_entropy`.
-
-    Returns:
-        A 0-dim floating tensor on `y`'s device: the weights' dtype with `weight`, `y`'s
-        for probabilities, else the default dtype (float32: exact up to 2²⁴ targets).
-
-    Raises:
-        TypeError: `y` or `weight` is not a tensor.
-        ValueError: Float targets of fewer than 2 dims, bool labels, a weight that is not
-            1-D, or `ignore_index` with probability targets.
-
-    Example:
-        >>> y = torch.tensor([[0, 2, -100], [1, -100, -100]])  # 2 sequences, padded with -100
-        >>> count(y), count(y, weight=torch.tensor([1.0, 2.0, 0.5]))
-        (tensor(3.), tensor(3.5000))
-        >>> logits = torch.randn(2, 3, 3)
-        >>> batches = [(logits[:1], y[:1]), (logits[1:], y[1:])]  # 2 targets, then 1
-        >>> epoch = sum(cross_entropy(z, t) * count(t) for z, t in batches) / count(y)
-        >>> torch.allclose(epoch, cross_entropy(logits, y))  # one call over all 3 targets
-        True
-    """
-    checks.check_count_targets(y, weight, ignore_index)
-    default = torch.get_default_dtype()
-    if y.is_floating_point():
-        # torch.full, not torch.tensor: copying a number to the GPU would wait for it.
-        return torch.full((), math.prod(checks.label_shape(y)), dtype=torch.promote_types(y.dtype, default),
-                          device=y.device)
-    dtype = default if weight is None else torch.promote_types(weight.dtype, default)
-    return _target_weights(y, weight, ignore_index, dtype)[2].sum()
 
 
 def _check_types(name, scores, y, weight, what) -> None:
@@ -172,17 +121,8 @@ def _check_types(name, scores, y, weight, what) -> None:
         checks.check_tensor(weight, name, "weight", "torch.tensor(weight)")
 
 
-def _target_weights(y, weight, ignore_index, dtype):
-    """Which targets count, a valid index for each, and each target's weight (0 if ignored)."""
-    kept = y != ignore_index
-    safe_y = torch.where(kept, y, 0).long()  # any valid index: ignored targets are zeroed
-    if weight is None:
-        return kept, safe_y, kept.to(dtype)
-    return kept, safe_y, torch.where(kept, weight.to(dtype)[safe_y], 0)
-
-
 def _class_index_loss(log_probs, y, weight, ignore_index, reduction, label_smoothing):
-    kept, safe_y, target_weight = _target_weights(y, weight, ignore_index, log_probs.dtype)
+    kept, safe_y, target_weight = target_weights(y, weight, ignore_index, log_probs.dtype)
     picked = log_probs.gather(1, safe_y.unsqueeze(1)).squeeze(1)
     # torch.where, not a product with 0: an ignored target may hold -inf, and -inf * 0 is nan.
     losses = torch.where(kept, -picked * target_weight, 0)

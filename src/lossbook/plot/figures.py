@@ -1,9 +1,7 @@
-"""Figures for classification: image grids, learning curves, confusion matrices, calibration.
+"""Figures of data and training: image grids, learning curves, confusion matrices.
 
-Introduced in the chapter "Softmax regression on Fashion-MNIST" and reused after it; the
-reliability diagram comes with "Beyond accuracy" (chapter 7, in `_plot_calibration`). Each
-function returns its matplotlib `Figure` (made through pyplot, so `plt.show()` displays it
-in a notebook) for the caller to show, save or inspect.
+Introduced in the chapter "Softmax regression on Fashion-MNIST" (chapter 4) and reused
+after it.
 """
 
 import math
@@ -12,10 +10,6 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-
-from lossbook._plot_calibration import reliability_diagram
-
-__all__ = ["confusion_matrix", "image_grid", "learning_curves", "reliability_diagram"]
 
 
 def image_grid(
@@ -68,16 +62,16 @@ def image_grid(
 
 
 def learning_curves(history: Sequence[dict], title: str | None = None) -> Figure:
-    """Plot loss and accuracy per epoch, train and (if recorded) test, from `train.fit`'s history.
+    """Plot loss and accuracy per epoch, train and (if recorded) validation and test, from `train.fit`.
 
     Args:
-        history: One dict per epoch with `epoch`, `train_loss`, `train_acc` and optionally
-            `test_loss`, `test_acc`.
+        history: One dict per epoch with `epoch`, `train_loss`, `train_accuracy` and
+            optionally `val_loss`, `val_accuracy`, `test_loss`, `test_accuracy`.
         title: A title above both plots.
 
     Example:
-        >>> history = [{"epoch": 1, "train_loss": 0.8, "train_acc": 0.7, "test_acc": 0.75},
-        ...            {"epoch": 2, "train_loss": 0.6, "train_acc": 0.8, "test_acc": 0.79}]
+        >>> history = [{"epoch": 1, "train_loss": 0.8, "train_accuracy": 0.7, "val_accuracy": 0.75},
+        ...            {"epoch": 2, "train_loss": 0.6, "train_accuracy": 0.8, "val_accuracy": 0.79}]
         >>> fig = learning_curves(history)
         >>> [ax.get_title() for ax in fig.axes], len(fig.axes[1].lines)
         (['Loss', 'Accuracy'], 2)
@@ -85,13 +79,13 @@ def learning_curves(history: Sequence[dict], title: str | None = None) -> Figure
     """
     if not history:
         raise ValueError("history is empty: train for at least one epoch first.")
-    missing = {"epoch", "train_loss", "train_acc"} - set(history[0])
+    missing = {"epoch", "train_loss", "train_accuracy"} - set(history[0])
     if missing:
         raise ValueError(f"history records lack {sorted(missing)}; pass the list that train.fit returns.")
     epochs = [record["epoch"] for record in history]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, metric, name in ((loss_ax, "loss", "Loss"), (acc_ax, "acc", "Accuracy")):
-        for split, style in (("train", "-"), ("test", "--")):
+    for ax, metric, name in ((loss_ax, "loss", "Loss"), (acc_ax, "accuracy", "Accuracy")):
+        for split, style in (("train", "-"), ("val", "-."), ("test", "--")):
             key = f"{split}_{metric}"
             if key in history[0]:
                 ax.plot(epochs, [record[key] for record in history], style, marker="o", label=split)
