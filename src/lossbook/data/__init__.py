@@ -10,7 +10,13 @@ Introduced in the intro ("Running the book"); used by every chapter that trains.
 """
 
 from lossbook.data.datasets import (
-    DOWNLOAD_TIMEOUT, FASHION_MNIST_CLASSES, MNIST_MEAN_STD, as_tensors, data_root, fashion_mnist, main,
+    DOWNLOAD_TIMEOUT,
+    FASHION_MNIST_CLASSES,
+    MNIST_MEAN_STD,
+    as_tensors,
+    data_root,
+    fashion_mnist,
+    main,
     mnist,
 )
 from lossbook.data.idx import CorruptDataError, DataError, DataNotFoundError
