@@ -20,7 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 
 # The packages whose versions can change a chapter's outputs.
-RECORDED = ("torch", "torchvision", "numpy", "matplotlib", "torchmetrics", "lossbook")
+RECORDED = ("torch", "torchvision", "numpy", "scipy", "matplotlib", "torchmetrics", "lossbook")
 
 
 def provenance() -> dict:
