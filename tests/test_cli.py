@@ -38,7 +38,7 @@ def test_help_shows_every_option_and_the_torchrun_path(capsys):
     for option in ("--dataset {fashion-mnist,mnist}", "--model {mlp,softmax}", "--epochs N",
                    "--batch-size B", "--lr LR", "[--optimizer {adam,adamw,sgd}]", "[--momentum M]",
                    "[--weight-decay WD]", "[--schedule {constant,cosine}]", "[--label-smoothing EPS]",
-                   "[--seed S]", "[--device D]", "torchrun"):
+                   "[--seed S | --seeds A-B]", "[--device D]", "torchrun"):
         assert option in out
     for name, flags in cli.RECIPES.items():  # every recipe, with the chapter it comes from
         assert name.startswith("chapter ") and f"{name}:\n    python -m lossbook train {flags}" in out
@@ -191,3 +191,20 @@ def test_adam_with_a_cosine_schedule_and_label_smoothing(real_data_root, tmp_pat
     X_test, y_test = data.as_tensors(torch.utils.data.Subset(data.fashion_mnist(train=False), range(200)))
     nll = F.cross_entropy(model(X_test), y_test).item()
     assert history[-1]["test_loss"] == pytest.approx(nll, rel=1e-5)
+
+
+def test_several_seeds_print_each_run_with_its_interval_and_the_spread(real_data_root, capsys):
+    histories = cli.run(command("--no-progress", subset="600,300", seeds="0-2"))
+    lines = capsys.readouterr().out.splitlines()
+    accuracies = [history[-1]["test_accuracy"] for history in histories]
+    assert [line.split(":")[0] for line in lines[-4:-1]] == ["seed 0", "seed 1", "seed 2"]
+    assert lines[-1].startswith(f"3 seeds: mean test accuracy {sum(accuracies) / 3:.4f}, standard deviation ")
+    # Each run is the single run with that seed.
+    single = cli.run(command("--no-progress", subset="600,300", seed="1"))
+    assert single[-1]["test_accuracy"] == accuracies[1]
+
+
+def test_seed_and_seeds_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        cli.run(command(seed="1", seeds="0-2"))
+    assert "not allowed with argument" in capsys.readouterr().err

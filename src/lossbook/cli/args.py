@@ -59,3 +59,19 @@ def subset(text: str) -> tuple[int, int]:
     if len(sizes) > 2:
         raise argparse.ArgumentTypeError(f"must be N or N,M (training and test images), got {text!r}")
     return sizes[0], sizes[-1]
+
+
+def seeds(text: str) -> list[int]:
+    """`A-B` (inclusive) or `A,B,C`: the seeds of several runs.
+
+    Example:
+        >>> seeds("0-4"), seeds("3,1")
+        ([0, 1, 2, 3, 4], [3, 1])
+    """
+    if "-" in text:
+        first, _, last = text.partition("-")
+        low, high = non_negative_int(first), non_negative_int(last)
+        if high < low:
+            raise argparse.ArgumentTypeError(f"must be A-B with A <= B, got {text!r}")
+        return list(range(low, high + 1))
+    return [non_negative_int(part) for part in text.split(",")]

@@ -70,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "stepped after each (default: constant)")
     command.add_argument("--label-smoothing", type=cli_args.probability, default=0.0, metavar="EPS",
                          help="nn.CrossEntropyLoss's label_smoothing in [0, 1] (default: 0)")
-    command.add_argument("--seed", type=cli_args.non_negative_int, default=0, metavar="S",
+    seeding = command.add_mutually_exclusive_group()
+    seeding.add_argument("--seed", type=cli_args.non_negative_int, default=0, metavar="S",
                          help="seeds the initial weights and the batches (default: 0)")
+    seeding.add_argument("--seeds", type=cli_args.seeds, default=None, metavar="A-B",
+                         help="one run per seed (A-B or A,B,C), then each run's test accuracy with "
+                              "its interval, and their mean and standard deviation")
     command.add_argument("--device", type=cli_args.device, default=None, metavar="D",
                          help="cpu, cuda, cuda:1, mps (default: the best available)")
     command.add_argument("--log-every", type=cli_args.positive_int, default=None, metavar="K",

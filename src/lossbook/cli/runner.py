@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lossbook import data, losses, runtime, train
+from lossbook.cli import seeds
 from lossbook.cli.parser import DATASETS, MODELS, OPTIMIZERS, TEST_BATCH_SIZE, build_parser
 from lossbook.distributed import torchrun
 
@@ -27,7 +28,8 @@ def run(argv: list[str] | None = None) -> list[dict]:
     """Parse `argv` (default: the command line), train, print as the command does.
 
     Returns:
-        The history: one dict per epoch, as `train.fit` returns it.
+        The history: one dict per epoch, as `train.fit` returns it; with `--seeds`, a
+        list of histories, one per seed.
 
     Raises:
         SystemExit: Bad arguments (exit code 2, argparse's message on stderr).
@@ -48,10 +50,10 @@ def run(argv: list[str] | None = None) -> list[dict]:
     if args.momentum and args.optimizer != "sgd":
         parser.error(f"--momentum is SGD's; {args.optimizer} keeps running averages of its own")
     if not torchrun.launched_by_torchrun():
-        return _train(args, torchrun.Processes(device=args.device or runtime.device()))
+        return _runs(args, torchrun.Processes(device=args.device or runtime.device()))
     processes = torchrun.start(args.device or torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        return _train(args, processes)
+        return _runs(args, processes)
     finally:
         torchrun.stop()  # also after an error, so that the other processes are not left waiting
 
@@ -76,6 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m lossbook train: error: {rank}{error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _runs(args: argparse.Namespace, processes: torchrun.Processes):
+    """One run, or with `--seeds` one per seed and their summary (`cli.seeds`)."""
+    if args.seeds is None:
+        return _train(args, processes)
+    test_size = len(DATASETS[args.dataset][0](train=False, download=not args.offline))
+    test_size = test_size if args.subset[1] is None else min(args.subset[1], test_size)
+
+    def run_one(seed: int) -> list[dict]:
+        return _train(argparse.Namespace(**vars(args) | {"seed": seed}), processes)
+
+    return seeds.over_seeds(run_one, args.seeds, test_size, print if processes.is_main else _silent)
 
 
 def _train(args: argparse.Namespace, processes: torchrun.Processes) -> list[dict]:

@@ -93,6 +93,24 @@ class Accuracy(RunningSums):
                              "(not ignore_index); check the labels and the number of outputs.")
         return ratio(correct, total, "Accuracy", "or only with empty batches or ignored targets")
 
+    def interval(self, confidence: float = 0.95, method: str = "wilson", distributed: bool = False):
+        """The accuracy with a confidence interval from its counts, `stats.accuracy_interval`.
+
+        Taught in the chapter "How sure is that number?" (chapter 8): the test set is a
+        sample, and its accuracy a binomial proportion. Returns `(estimate, low, high)`.
+
+        Example:
+            >>> accuracy = Accuracy()
+            >>> accuracy.update(torch.tensor([1] * 82 + [0] * 18), torch.ones(100, dtype=torch.long))
+            >>> [round(x, 3) for x in accuracy.interval()]
+            [0.82, 0.733, 0.883]
+        """
+        from lossbook import stats  # scipy, imported only for intervals
+
+        correct, total, _ = self._summed(distributed)
+        self.compute(distributed)  # the same checks: labels, something counted
+        return stats.accuracy_interval(int(correct), int(total), confidence, method)
+
     def _hits(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.top_k == 1:
             return logits.argmax(dim=1) == target

@@ -41,11 +41,12 @@ class Mean(RunningSums):
         Mean(value_sum=45.0, weight_sum=15.0)
     """
 
-    STATE = ("value_sum", "weight_sum", "invalid")
+    STATE = ("value_sum", "weight_sum", "square_sum", "invalid")
 
     def __init__(self):
         self.value_sum = torch.zeros((), dtype=torch.float64)
         self.weight_sum = torch.zeros((), dtype=torch.float64)
+        self.square_sum = torch.zeros((), dtype=torch.float64)  # Σ w·v², for standard_error()
         self.invalid = torch.zeros((), dtype=torch.int64)  # weights < 0 or not finite
 
     def update(self, value: Number, weight: Number = 1.0) -> None:
@@ -72,8 +73,10 @@ class Mean(RunningSums):
             bad = weight[invalid][0].item()
             raise ValueError(f"Mean.update: weights must be finite and >= 0, got {bad}.")
         # torch.where, not value * weight: a weight of 0 must count for nothing, even nan.
-        self._add("value_sum", torch.where(weight == 0, 0.0, value * weight).sum())
+        weighted = torch.where(weight == 0, 0.0, value * weight)
+        self._add("value_sum", weighted.sum())
         self._add("weight_sum", weight.sum())
+        self._add("square_sum", torch.where(weight == 0, 0.0, weighted * value).sum())
         self._add("invalid", invalid.sum())
 
     def _update_with_number(self, value: torch.Tensor, weight: int | float) -> None:
@@ -82,9 +85,10 @@ class Mean(RunningSums):
             raise ValueError(f"Mean.update: weights must be finite and >= 0, got {weight}.")
         if weight == 0:
             return  # counts for nothing, even a nan value
-        total = value if value.dim() == 0 else value.sum()
+        total, squares = (value, value * value) if value.dim() == 0 else (value.sum(), (value * value).sum())
         self._add("value_sum", total if weight == 1 else total * weight)
         self._add("weight_sum", weight * value.numel())
+        self._add("square_sum", squares if weight == 1 else squares * weight)
 
     def compute(self, distributed: bool = False) -> float:
         """The weighted mean of everything seen since the last `reset()`.
@@ -94,10 +98,32 @@ class Mean(RunningSums):
                 group (see `lossbook.metrics`). A collective: every process must call it.
                 Without an initialized process group it is the local mean.
         """
-        value_sum, weight_sum, invalid = self._summed(distributed)
+        value_sum, weight_sum, _, invalid = self._summed(distributed)
         if invalid:
             raise ValueError(f"Mean.update was given {int(invalid)} weight(s) < 0 or not finite.")
         return ratio(value_sum, weight_sum, "Mean", "or every weight was 0")
+
+    def standard_error(self, distributed: bool = False) -> float:
+        """The standard error of the mean, from the sums of values and of their squares.
+
+        Taught in the chapter "How sure is that number?" (chapter 8). It reads each weight
+        as a number of samples that share the value, so it holds when the updates are
+        per-sample values (`reduction="none"` losses, weight 1): then it is
+        `std(values, ddof=1) / sqrt(n)`, exact across processes like the mean. Batch means
+        with their counts as weights give the spread of the batch means, not this.
+
+        Example:
+            >>> m = Mean()
+            >>> m.update(torch.tensor([1.0, 2.0, 3.0, 4.0]))
+            >>> m.compute(), round(m.standard_error(), 6)  # std 1.290994 / sqrt(4)
+            (2.5, 0.645497)
+        """
+        value_sum, weight_sum, square_sum, _ = self._summed(distributed)
+        mean = self.compute(distributed)
+        if weight_sum <= 1:
+            raise ValueError("Mean.standard_error needs more than one sample.")
+        variance = max((square_sum.item() - weight_sum.item() * mean**2) / (weight_sum.item() - 1), 0.0)
+        return math.sqrt(variance / weight_sum.item())
 
     def __repr__(self) -> str:
         return f"Mean(value_sum={self.value_sum.item()}, weight_sum={self.weight_sum.item()})"
