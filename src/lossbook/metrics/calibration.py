@@ -99,13 +99,12 @@ class CalibrationError(RunningSums):
         bins = torch.bucketize(confidence, self._inner_edges(confidence), right=True)
         hits = preds == target
         if self.count.is_cpu and labels.all_count(target, logits.shape[1], self.ignore_index):
-            # The usual batch: every target counts and is a class. Two bincounts, no masks:
-            # one of (bin, wrong or right) pairs, one of confidences (summed in float64).
+            # The usual batch: every target counts and is a class. No masks: each sample
+            # adds 1, its correctness and its confidence (in float64) into its bin.
             bins = bins.flatten()
-            pairs = torch.bincount(torch.add(hits.flatten(), bins, alpha=2), minlength=2 * self.n_bins)
-            self.count += pairs.view(-1, 2).sum(dim=1)
-            self.correct += pairs[1::2]
-            self.confidence += torch.bincount(bins, confidence.flatten().double(), self.n_bins)
+            self.count.index_add_(0, bins, torch.ones_like(bins))
+            self.correct.index_add_(0, bins, hits.flatten().long())
+            self.confidence.index_add_(0, bins, confidence.flatten().double())
             return
         counted = labels.counted(target, self.ignore_index)
         invalid = counted & labels.outside(target, logits.shape[1])
