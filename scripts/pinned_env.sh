@@ -52,7 +52,7 @@ install() {
     "$py" -m pip install --quiet --quiet . torchmetrics \
         || fail "cannot install lossbook and torchmetrics next to $pins (pip's message above)"
     # The test tools, never at the cost of a pinned release.
-    "$py" -m pip install --quiet --quiet -c "$pins" pytest pytest-xdist nbval ipykernel hypothesis \
+    "$py" -m pip install --quiet --quiet -c "$pins" pytest pytest-xdist nbval ipykernel hypothesis pyyaml \
         || fail "cannot install the test tools next to $pins (pip's message above)"
     "$py" - "$pins" <<'PY' || fail "a pinned release was replaced (above): pin what replaced it, or fix the floor"
 import platform
@@ -84,9 +84,30 @@ run_tests() {
     local package
     package=$("$py" -c 'import lossbook, os; print(os.path.dirname(lossbook.__file__))')
     # The doctests of the installed copy, the one the notebooks import, not of src/.
+    local status=0
     OMP_NUM_THREADS=1 "$py" -m pytest -p no:cacheprovider -n 2 --dist loadfile --nbval-lax \
-        "$@" tests "$package" book --ignore=tests/rendered \
-        || fail "tests failed under $pins (above)"
+        --junitxml "$venv/results.xml" "$@" tests "$package" book --ignore=tests/rendered || status=$?
+    # One line a chapter: which ran, which failed.
+    "$py" - "$venv/results.xml" <<'PY' || true
+import collections
+import sys
+import xml.etree.ElementTree as ET
+
+counts = collections.defaultdict(collections.Counter)
+for case in ET.parse(sys.argv[1]).iter("testcase"):
+    name = case.get("classname", "")
+    if name.endswith(".ipynb"):
+        chapter = name.replace(".", "/", 1)
+    elif name.startswith("tests."):
+        chapter = "unit tests"
+    else:
+        chapter = "doctests"
+    outcome = next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed")
+    counts[chapter][outcome] += 1
+for chapter, count in sorted(counts.items()):
+    print(f"  {chapter:32} " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(count.items())))
+PY
+    [ "$status" = 0 ] || fail "tests failed under $pins (above)"
     echo "make test-$name: passed under $pins"
 }
 
