@@ -20,6 +20,7 @@ python=${PYTHON:-python3}
 fail() { echo "make test-$name: FAILED: $*" >&2; exit 1; }
 
 [ -f "$pins" ] || fail "no $pins"
+pinned() { sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' "$pins"; }
 
 install() {
     local want have
@@ -29,8 +30,8 @@ install() {
     if [ "$have" != "$want" ]; then
         echo "make test-$name: $pins is for Python $want; running it on Python $have ($python)"
     fi
-    # torch alone is GBs: keep the venv while the pins and the Python stay the same.
-    if ! cmp -s "$pins" "$venv/.pins" || [ "$(cat "$venv/.python" 2>/dev/null)" != "$have" ]; then
+    # torch alone is GBs: keep the venv while the pins (not the comments) and the Python stay.
+    if ! pinned | cmp -s - "$venv/.pins" || [ "$(cat "$venv/.python" 2>/dev/null)" != "$have" ]; then
         rm -rf "$venv"
         "$python" -m venv "$venv"
         "$py" -m pip install --quiet --quiet --upgrade pip
@@ -40,7 +41,7 @@ install() {
         "$py" -m pip install --quiet --only-binary=:all: -r "$pins" \
             || fail "cannot install $pins on Python $have ($(uname -m)): a pinned release has no wheel for it, or the package index cannot be reached (pip's message above)"
         echo "make test-$name: installed $pins in $((SECONDS - started)) s; the venv takes $(du -sh "$venv" | cut -f1)"
-        cp "$pins" "$venv/.pins"
+        pinned >"$venv/.pins"
         echo "$have" >"$venv/.python"
     fi
     # What a chapter's first cell runs on Colab: `pip install git+<repository>` (and
