@@ -53,7 +53,7 @@ install() {
     "$py" -m pip install --quiet --quiet . torchmetrics \
         || fail "cannot install lossbook and torchmetrics next to $pins (pip's message above)"
     # The test tools, never at the cost of a pinned release.
-    "$py" -m pip install --quiet --quiet -c "$pins" pytest pytest-xdist nbval ipykernel hypothesis pyyaml \
+    "$py" -m pip install --quiet --quiet -c "$pins" pytest pytest-xdist nbval ipykernel hypothesis pyyaml statsmodels \
         || fail "cannot install the test tools next to $pins (pip's message above)"
     "$py" - "$pins" <<'PY' || fail "a pinned release was replaced (above): pin what replaced it, or fix the floor"
 import platform
