@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# The newest releases, unpinned as on Colab, for `make test-latest`.
+# The newest releases of everything, unpinned, for `make test-latest`.
 LATEST := .venv-latest
 # One BLAS/OpenMP thread per process: pytest runs two notebooks at once on two cores, and
 # two 2-thread torch processes on 2 cores run many times slower than two 1-thread ones.
@@ -18,7 +18,7 @@ PYTEST_NB := --nbval $(NBVAL)
 OTHER_KERNELS := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41
 
 .PHONY: help install book html check-html test unit numerics lint bench notebooks lab \
-        lock test-latest clean
+        lock test-latest test-colab test-oldest book-student check-html-student clean
 
 help:
 	@echo "make book         install (first time) and build the HTML book into _build/html"
@@ -29,6 +29,9 @@ help:
 	@echo "make bench        speed benchmarks (needs the datasets, see README; the checker's does not)"
 	@echo "make lock         re-resolve requirements.in into the pinned requirements.txt"
 	@echo "make test-latest  every chapter under the newest releases (.venv-latest, unpinned)"
+	@echo "make test-colab   unit tests and every chapter under Colab's versions (envs/colab.txt)"
+	@echo "make test-oldest  the same under the oldest versions lossbook claims (envs/oldest.txt)"
+	@echo "make book-student the book without solutions or discussions, in _build/student/html"
 
 # Reinstall only when the lock or the package's metadata changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -48,11 +51,20 @@ html: node_modules/.package-lock.json
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: install lint unit numerics html check-html check-browser
+test: install lint unit numerics html check-html book-student check-html-student check-browser
 
 # Checks of the rendered pages: figures, no stray tracebacks, links, MathJax.
 check-html:
 	$(PY) -m pytest -p no:cacheprovider -q tests/rendered
+
+# The student edition: the same book, the solution cells and the discussion dropdowns
+# taken out of a copy of the sources (scripts/student_edition.py), the same -W build.
+book-student: install node_modules/.package-lock.json
+	$(PY) scripts/student_edition.py
+
+# The same checks of its pages, and that every exercise is there and no solution is.
+check-html-student:
+	LOSSBOOK_EDITION=student $(PY) -m pytest -p no:cacheprovider -q tests/rendered
 
 # Every chapter in headless Chromium: formulas typeset, images loaded, no console errors,
 # no network (scripts/check_browser.mjs). Installs Debian's chromium when missing and root.
@@ -99,8 +111,9 @@ lock:
 	    requirements.in -o requirements.txt
 	rm -rf .venv-lock
 
-# Colab's situation: the newest release of everything, nothing pinned. Only the asserts
-# are checked (nbval's lax mode): the digits may differ, what the chapters claim may not.
+# The newest release of everything, nothing pinned: what a reader gets who installs today
+# (Colab pins older releases: `make test-colab`). Only the asserts are checked (nbval's
+# lax mode): the digits may differ, what the chapters claim may not.
 test-latest:
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
@@ -111,6 +124,16 @@ test-latest:
 	$(LATEST)/bin/python -m lossbook.data
 	$(LATEST)/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile --nbval-lax \
 	    $(NBVAL) book
+
+# Colab's published versions (envs/colab.txt: torch, torchvision, numpy, matplotlib, …;
+# Python 3.13 there: `make test-colab PYTHON=python3.13`) and the oldest versions that
+# pyproject.toml claims (envs/oldest.txt), each in its own venv (.venv-colab, .venv-oldest,
+# a few GB of CUDA wheels from PyPI, kept while the pins stay the same), lossbook installed
+# as a chapter's first cell installs it on Colab; then the unit tests, the doctests and every
+# chapter under nbval's lax mode (scripts/pinned_env.sh). Not part of `make test`.
+test-colab test-oldest:
+	PYTHON=$(PYTHON) scripts/pinned_env.sh install $(@:test-%=%)
+	scripts/pinned_env.sh test $(@:test-%=%) $(NBVAL)
 
 clean:
 	rm -rf _build

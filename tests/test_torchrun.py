@@ -71,7 +71,10 @@ def test_torchrun_reports_exact_metrics_and_trains_like_one_process(real_data_ro
     start = time.monotonic()
     stdout = run_torchrun([*RECIPE, "--save", str(tmp_path / "ddp.pt")], real_data_root)
     assert time.monotonic() - start < TIMEOUT
-    lines = stdout.splitlines()
+    # Under PyTorch 2.8 and 2.9 Gloo prints "[Gloo] Rank r is connected to 1 peer ranks. ..."
+    # from both processes, their pieces sometimes interleaved: not the program's output.
+    lines = [line for line in stdout.splitlines()
+             if line.strip() and "[Gloo]" not in line and "peer ranks" not in line]
     # Only rank 0 prints: one header, 3 running-loss lines and 1 result line per epoch, one final line.
     assert lines[0].endswith("2 processes on cpu")
     assert len(lines) == 1 + EPOCHS * (3 + 1) + 1 and lines[-1].startswith("final:")

@@ -1,5 +1,12 @@
-"""Checks of the rendered HTML book (run by `make test` after the build; `make book` first)."""
+"""Checks of the rendered HTML book (run by `make test` after the build; `make book` first).
 
+`make check-html-student` runs them on the student edition (`LOSSBOOK_EDITION=student`,
+built by `make book-student` from its stripped copy of the sources), with the checks at the
+end of this file: every exercise is there, no solution is.
+"""
+
+import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -10,7 +17,12 @@ import yaml
 from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
+EDITION = os.environ.get("LOSSBOOK_EDITION", "full")
+HTML, SOURCES = {
+    "full": (ROOT / "_build" / "html", ROOT),
+    "student": (ROOT / "_build" / "student" / "html", ROOT / "_build" / "student-src"),
+}[EDITION]
+BUILD = {"full": "make book", "student": "make book-student"}[EDITION]
 
 
 def toc_pages():
@@ -30,7 +42,7 @@ NOTEBOOK_PAGES = [p for p in PAGES if (ROOT / f"{p}.ipynb").exists()]
 @pytest.fixture(scope="module")
 def soups():
     if not (HTML / "index.html").exists():
-        pytest.fail("no rendered book: run `make book` first")
+        pytest.fail(f"no rendered book: run `{BUILD}` first")
     return {page: BeautifulSoup((HTML / f"{page}.html").read_text(), "html.parser")
             for page in PAGES if (HTML / f"{page}.html").exists()}
 
@@ -78,7 +90,7 @@ def test_internal_links_resolve(soups, page):
 def test_math_is_rendered_by_the_local_mathjax(soups, page):
     # MathJax comes from npm's mathjax, copied into _static (see _config.yml), so formulas
     # render offline too; `make check-browser` checks that it really typesets them.
-    source = next(ROOT.glob(f"{page}.*")).read_text()
+    source = next(SOURCES.glob(f"{page}.*")).read_text()
     if not re.search(r"\$[^$\s][^$]*\$", source):
         pytest.skip(f"{page} has no math")
     soup = soups[page]
@@ -108,6 +120,62 @@ def test_chapter_pages_have_colab_download_and_repository_buttons(soups, page):
     branch = config["repository"]["branch"]
     hrefs = {link["href"] for link in soups[page].find_all("a", href=True)}
     colab = repo.replace("https://github.com/", "https://colab.research.google.com/github/")
-    assert f"{colab}/blob/{branch}/{page}.ipynb" in hrefs, f"{page}: no Colab button"
+    if EDITION == "student":  # Colab would open the repository's notebook, solutions included
+        assert not any(h.startswith(colab) for h in hrefs), f"{page}: a Colab button in the student edition"
+    else:
+        assert f"{colab}/blob/{branch}/{page}.ipynb" in hrefs, f"{page}: no Colab button"
     assert any(h.endswith(f"_sources/{page}.ipynb") for h in hrefs), f"{page}: no .ipynb download"
     assert repo in hrefs, f"{page}: no repository button"
+
+
+def stored_cells(page):
+    cells = json.loads((ROOT / f"{page}.ipynb").read_text())["cells"]
+    return [(cell, "".join(cell["source"])) for cell in cells]
+
+
+def solution_lines(page):
+    """Lines of the chapter's solutions that appear nowhere else in it (at least 20 characters)."""
+    cells = stored_cells(page)
+    solution = {"solution" in cell["metadata"].get("tags", []) for cell, _ in cells}
+    assert solution == {True, False}, f"{page} has no solution cells to check"
+    elsewhere = "\n".join(text for cell, text in cells if "solution" not in cell["metadata"].get("tags", []))
+    return {line.strip() for cell, text in cells if "solution" in cell["metadata"].get("tags", [])
+            for line in text.splitlines() if len(line.strip()) >= 20 and line.strip() not in elsewhere}
+
+
+student_only = pytest.mark.skipif(EDITION != "student", reason="checks of the student edition")
+
+
+@student_only
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_student_edition_has_every_exercise(soups, page):
+    titles = [re.match(r"\*\*(\d+\. [^*]+)\*\*", text) for cell, text in stored_cells(page)
+              if cell["cell_type"] == "markdown"]
+    titles = [m[1] for m in titles if m]
+    assert titles, f"{page} has no exercises"
+    # The page typesets quotes (') as typographic ones (’).
+    shown = {tag.get_text(" ", strip=True).replace("\u2019", "'") for tag in soups[page].find_all("strong")}
+    assert [t for t in titles if t not in shown] == [], f"{page}: exercises missing from the student edition"
+
+
+@student_only
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_student_edition_shows_no_solution_or_discussion(soups, page):
+    soup = soups[page]
+    assert not soup.select(".tag_solution"), f"{page}: a solution cell in the student edition"
+    assert "Show the solution" not in soup.get_text(), f"{page}: a solution toggle in the student edition"
+    titles = {title.get_text(strip=True) for title in soup.select(".admonition .admonition-title")}
+    assert "Discussion" not in titles, f"{page}: a discussion in the student edition"
+    text = soup.get_text()
+    leaked = [line for line in solution_lines(page) if line in text]
+    assert leaked == [], f"{page}: solution code in the student edition"
+
+
+@student_only
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_student_edition_notebook_download_has_no_solution(page):
+    notebook = (HTML / "_sources" / f"{page}.ipynb").read_text()
+    assert '"solution"' not in notebook, f"{page}: the downloadable notebook has a solution cell"
+    sources = "\n".join("".join(cell["source"]) for cell in json.loads(notebook)["cells"])
+    leaked = [line for line in solution_lines(page) if line in sources]
+    assert leaked == [], f"{page}: the downloadable notebook has solution code"
