@@ -127,7 +127,7 @@ def test_fit_names_the_keys_after_the_loaders_role():
 class Copy:
     """Records how `parts.to` asks for a copy."""
 
-    device = torch.device("meta")
+    device, is_cpu = torch.device("meta"), False
 
     def to(self, device, non_blocking):
         self.device, self.non_blocking = device, non_blocking

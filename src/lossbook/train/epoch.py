@@ -96,7 +96,8 @@ def train_epoch(
         last = len(batches) - 1
         for i, (batch, X, y) in enumerate(batches):
             with in_sync if i == last or world == 1 else model.no_sync():
-                with amp.region(autocast, X.device):  # the forward pass and the loss only
+                with amp.NO_REGION if autocast is None else amp.region(autocast, X.device):
+                    # autocast: the forward pass and the loss only
                     scores = model(X)
                     loss = loss_fn(scores, y)
                 # Only references are kept per batch (after a check of the loss's shape);

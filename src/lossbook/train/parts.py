@@ -65,7 +65,7 @@ def to(tensor: torch.Tensor, device: torch.device | None) -> torch.Tensor:
     A copy to an accelerator does not wait (the accelerator's queue orders it before its
     use); a copy to the CPU does, since the CPU could read it before it arrived.
     """
-    if device is None or tensor.device == device:
+    if device is None or (tensor.is_cpu if device.type == "cpu" else tensor.device == device):
         return tensor
     return tensor.to(device, non_blocking=device.type != "cpu")
 
