@@ -92,6 +92,7 @@ bench: install
 	$(PY) benchmarks/metrics.py
 	$(PY) benchmarks/mlp.py
 	$(PY) benchmarks/check.py src tests book
+	$(PY) benchmarks/chapters.py
 
 notebooks: install
 	$(PY) scripts/execute_notebooks.py book/[0-9]*.ipynb

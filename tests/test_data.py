@@ -259,3 +259,22 @@ def test_another_idx_file_in_its_place_is_named_the_wrong_file(tmp_path, monkeyp
     message = str(err.value)
     assert message.startswith(f"{raw / victim} {says}: it is the wrong file; ")
     assert "download again" in message and "\n" not in message
+
+
+def test_validation_split_is_the_chapters_permutation_and_leaves_the_global_seed_alone():
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    train_index, val_index = data.validation_split(60_000, 5_000)
+    # The split the chapters used to write out by hand.
+    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(val_index, order[:5_000]) and torch.equal(train_index, order[5_000:])
+    assert torch.equal(torch.rand(3), before)  # the global random state is untouched
+    assert torch.equal(data.validation_split(100, 10, seed=1)[1], data.validation_split(100, 10, seed=1)[1])
+    assert not torch.equal(data.validation_split(100, 10, seed=1)[1], data.validation_split(100, 10)[1])
+
+
+@pytest.mark.parametrize("num_val", [0, 100, 101, -1, 2.5, True])
+def test_validation_split_refuses_a_split_that_leaves_nothing(num_val):
+    with pytest.raises(ValueError, match="num_val must be from 1 to 99"):
+        data.validation_split(100, num_val)

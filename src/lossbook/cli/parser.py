@@ -16,16 +16,18 @@ OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.o
 TEST_BATCH_SIZE = 1000  # evaluation only: any size gives the same per-sample means
 RECIPES = {
     "chapter 4, softmax regression (the reference recipe)":
-        "--dataset fashion-mnist --model softmax --epochs 5 --batch-size 256 --lr 0.1",
+        "--dataset fashion-mnist --model softmax --epochs 5 --batch-size 256 --lr 0.1 --validation 5000",
     "chapter 4, softmax regression with a cosine schedule":
-        "--dataset fashion-mnist --model softmax --epochs 20 --batch-size 256 --lr 0.5 --schedule cosine",
+        "--dataset fashion-mnist --model softmax --epochs 20 --batch-size 256 --lr 0.5 --schedule cosine "
+        "--validation 5000",
     "chapter 5, the MLP's reference run":
-        "--dataset mnist --model mlp --epochs 10 --batch-size 64 --lr 0.01 --momentum 0.5",
+        "--dataset mnist --model mlp --epochs 10 --batch-size 64 --lr 0.01 --momentum 0.5 --validation 5000",
     "chapter 5, the MLP's better recipe":
-        "--dataset mnist --model mlp --epochs 5 --batch-size 128 --optimizer adam --lr 0.001 "
-        "--schedule cosine",
+        "--dataset mnist --model mlp --epochs 4 --batch-size 128 --optimizer adam --lr 0.001 "
+        "--schedule cosine --validation 5000",
     "chapter 5, softmax regression on MNIST":
-        "--dataset mnist --model softmax --epochs 10 --batch-size 64 --lr 0.01 --momentum 0.5",
+        "--dataset mnist --model softmax --epochs 10 --batch-size 64 --lr 0.01 --momentum 0.5 "
+        "--validation 5000",
 }
 
 
@@ -50,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"The book's recipes:\n{recipes}\n\n"
                "Under torchrun --nproc_per_node=N -m lossbook train ... it trains on N processes\n"
                "(DistributedDataParallel; gloo on CPU, NCCL on CUDA) and reports the same metrics.\n"
+               "--validation N holds out N training images (data.validation_split, as the chapters do),\n"
+               "reports them after every epoch and the test set once, after the last.\n"
                "--subset N (for quick tries) uses only the first N training and N test images;\n"
                "--subset N,M the first N training and M test images.")
     command.add_argument("--dataset", required=True, choices=sorted(DATASETS))
@@ -70,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "stepped after each (default: constant)")
     command.add_argument("--label-smoothing", type=cli_args.probability, default=0.0, metavar="EPS",
                          help="nn.CrossEntropyLoss's label_smoothing in [0, 1] (default: 0)")
+    command.add_argument("--validation", type=cli_args.positive_int, default=None, metavar="N",
+                         help="hold out N training images (the chapters' split), report them after "
+                              "every epoch and the test set once, at the end (default: none; the test "
+                              "set after every epoch)")
     seeding = command.add_mutually_exclusive_group()
     seeding.add_argument("--seed", type=cli_args.non_negative_int, default=0, metavar="S",
                          help="seeds the initial weights and the batches (default: 0)")

@@ -6,9 +6,11 @@ code gives. `RECIPES` lists every recipe of the book with the chapter it comes f
 `--help` prints them. MNIST pixels are normalized with `data.MNIST_MEAN_STD`; Fashion-MNIST
 pixels stay in [0, 1], as in the chapters. Under `torchrun --nproc_per_node=N -m lossbook
 train ...` the same command trains on N processes (`lossbook.distributed.torchrun`); `--batch-size`
-stays the global batch, shared by the processes. Not in the usage line, for quick tries and
-tests: `--subset N` keeps only the first N training and N test images, `--subset N,M` the
-first N training and M test images.
+stays the global batch, shared by the processes. `--validation N` holds out the chapters'
+split (`data.validation_split`): the validation images after every epoch, the test set
+once, after the last. Not in the usage line, for quick tries and tests: `--subset N` keeps
+only the first N training and N test images, `--subset N,M` the first N training and M
+test images.
 """
 
 import argparse
@@ -18,8 +20,8 @@ import sys
 import torch
 from torch import nn
 
-from lossbook import data, losses, runtime, train
-from lossbook.cli import seeds
+from lossbook import data, runtime, train
+from lossbook.cli import lines, seeds
 from lossbook.cli.parser import DATASETS, MODELS, OPTIMIZERS, TEST_BATCH_SIZE, build_parser
 from lossbook.distributed import torchrun
 
@@ -29,7 +31,8 @@ def run(argv: list[str] | None = None) -> list[dict]:
 
     Returns:
         The history: one dict per epoch, as `train.fit` returns it; with `--seeds`, a
-        list of histories, one per seed.
+        list of histories, one per seed. With `--validation`, the last epoch's record also
+        holds `test_loss` and `test_accuracy`, measured once.
 
     Raises:
         SystemExit: Bad arguments (exit code 2, argparse's message on stderr).
@@ -98,6 +101,15 @@ def _train(args: argparse.Namespace, processes: torchrun.Processes) -> list[dict
     device = processes.device
     (X_train, y_train), (X_test, y_test) = _load(args)
     shard = {"num_replicas": processes.world_size, "rank": processes.rank}
+    val_loader = None
+    if args.validation is not None:
+        if args.validation >= len(y_train):
+            build_parser().error(f"--validation {args.validation} leaves no training images: there are "
+                                 f"{len(y_train):,}; hold out fewer")
+        train_index, val_index = data.validation_split(len(y_train), args.validation)
+        X_val, y_val = X_train[val_index].to(device), y_train[val_index].to(device)
+        X_train, y_train = X_train[train_index], y_train[train_index]
+        val_loader = data.TensorLoader(X_val, y_val, TEST_BATCH_SIZE, **shard)
     # The chapters' order of random draws: seed, build the model, then each epoch's order.
     runtime.set_seed(args.seed)
     model = MODELS[args.model]().to(device)
@@ -108,20 +120,26 @@ def _train(args: argparse.Namespace, processes: torchrun.Processes) -> list[dict
                                      shuffle=True, **shard)
     test_loader = data.TensorLoader(X_test.to(device), y_test.to(device), TEST_BATCH_SIZE, **shard)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
-    say(_describe(args, processes))
+    say(lines.describe(args, processes))
 
     def on_epoch(record: dict) -> None:
-        say(_epoch_line(record, loss_fn))
+        say(lines.epoch_line(record, loss_fn))
         if schedule is not None:
             schedule.step()
 
-    # The test loss is always the plain cross-entropy (the NLL), whatever the training loss.
+    # The evaluation loss is always the plain cross-entropy (the NLL), whatever the training
+    # loss. With a validation split, the test set is measured once, after the last epoch.
+    wrapped = torchrun.wrap(model, processes)
+    distributed = processes.world_size > 1
     history = train.fit(
-        torchrun.wrap(model, processes), train_loader, loss_fn, optimizer, args.epochs,
-        test_loader=test_loader, progress=args.progress and processes.is_main,
+        wrapped, train_loader, loss_fn, optimizer, args.epochs, val_loader=val_loader,
+        test_loader=None if val_loader else test_loader, progress=args.progress and processes.is_main,
         log_every=args.log_every, log=None if processes.is_main else _silent, on_epoch=on_epoch,
-        distributed=processes.world_size > 1)
-    say(_final_line(history[-1], len(y_test)))
+        distributed=distributed)
+    if val_loader is not None:
+        test = train.evaluate(wrapped, test_loader, distributed=distributed)
+        history[-1] |= {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
+    say(lines.final_line(history[-1], len(y_test)))
     if args.save and processes.is_main:
         _save(args, processes, model, history)
     return history
@@ -131,6 +149,10 @@ def _optimizer(args: argparse.Namespace, model: nn.Module) -> torch.optim.Optimi
     options = {"lr": args.lr, "weight_decay": args.weight_decay}
     if args.optimizer == "sgd":
         options["momentum"] = args.momentum
+    elif next(model.parameters()).device.type in ("cpu", "cuda"):
+        # Adam's whole update in one kernel, as chapter 5 does: the same algorithm, and on
+        # a CPU the default per-tensor loop costs almost as much as the MLP's backward pass.
+        options["fused"] = True
     return OPTIMIZERS[args.optimizer](model.parameters(), **options)
 
 
@@ -145,36 +167,6 @@ def _tensors(dataset, normalize, size: int | None):
     if size is not None:
         dataset = torch.utils.data.Subset(dataset, range(min(size, len(dataset))))
     return data.as_tensors(dataset, normalize=normalize)
-
-
-def _describe(args: argparse.Namespace, processes: torchrun.Processes) -> str:
-    normalize = DATASETS[args.dataset][1]
-    pixels = f"pixels (x - {normalize[0]}) / {normalize[1]}" if normalize else "pixels in [0, 1]"
-    optimizer = {"sgd": f"SGD lr {args.lr} momentum {args.momentum}", "adam": f"Adam lr {args.lr}",
-                 "adamw": f"AdamW lr {args.lr}"}[args.optimizer]
-    extras = [f"weight decay {args.weight_decay}"] * bool(args.weight_decay)
-    extras += ["cosine schedule"] * (args.schedule == "cosine")
-    extras += [f"label smoothing {args.label_smoothing}"] * bool(args.label_smoothing)
-    epochs = f"{args.epochs} epoch{'s' * (args.epochs > 1)}"
-    where = f"{processes.world_size} process{'es' * (processes.world_size > 1)} on {processes.device}"
-    return ", ".join([f"{args.dataset} ({pixels})", args.model, optimizer, *extras,
-                      f"batch {args.batch_size}", epochs, f"seed {args.seed}", where])
-
-
-def _epoch_line(record: dict, loss_fn: nn.Module) -> str:
-    # Label the training loss as what it is when it is not the NLL that the test reports.
-    what = losses.describe(loss_fn)
-    train_loss = "train loss" if what == "cross-entropy" else f"train loss ({what})"
-    return (f"epoch {record['epoch']:2d}: "
-            f"{train_loss} {record['train_loss']:.4f} accuracy {record['train_accuracy']:.4f} | "
-            f"test NLL {record['test_loss']:.4f} accuracy {record['test_accuracy']:.4f} | "
-            f"{record['seconds']:.1f} s")
-
-
-def _final_line(record: dict, test_size: int) -> str:
-    correct = round(record["test_accuracy"] * test_size)
-    return (f"final: per-sample test NLL (cross-entropy) {record['test_loss']:.4f}, test accuracy "
-            f"{record['test_accuracy']:.4f} ({correct:,} of {test_size:,} test images)")
 
 
 def _save(args: argparse.Namespace, processes: torchrun.Processes, model: nn.Module,
